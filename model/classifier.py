@@ -1,0 +1,323 @@
+"""The event classifier: a thin wrapper over a Hugging Face sequence-classification model.
+
+>>> clf = EventClassifier.from_pretrained("checkpoints/default")          # doctest: +SKIP
+>>> clf.predict(["Jets struck the town on Sunday."])[0].label             # doctest: +SKIP
+'airstrike'
+
+A checkpoint directory is a standard ``save_pretrained`` layout (``config.json`` with ``id2label``/``label2id``,
+``model.safetensors``, tokenizer files) plus ``training_config.yaml`` (the :class:`~model.config.Config` it was
+trained with), ``metrics.json`` and a ``README.md`` model card, so ``transformers.pipeline`` loads it too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, overload
+
+from model.config import Config, ConfigError, load_config
+from model.offline import enable_offline_mode, resolve_model_path
+
+enable_offline_mode()
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
+
+__all__ = ["CheckpointError", "EventClassifier", "Prediction"]
+
+CONFIG_FILE = "training_config.yaml"
+METRICS_FILE = "metrics.json"
+WEIGHTS_FILE = "model.safetensors"
+_PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index")
+_CHUNK = 8192  # texts tokenised at a time, so memory stays flat for any input size
+
+
+class CheckpointError(OSError):
+    """A checkpoint directory is missing, incomplete, unsafe or inconsistent; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The prediction for one input text.
+
+    ``label`` is the most probable label and ``score`` its probability; ``probabilities`` maps every label to its
+    probability (they sum to 1); ``labels`` lists the predicted labels (in single-label mode, just ``label``).
+    """
+
+    label: str
+    score: float
+    probabilities: dict[str, float] = field(repr=False)
+    labels: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "score": self.score,
+            "labels": list(self.labels),
+            "probabilities": dict(self.probabilities),
+        }
+
+
+class EventClassifier:
+    """Classify news sentences into conflict-event labels.
+
+    Build one with :meth:`from_pretrained` (a trained checkpoint directory) or :meth:`from_base` (a new,
+    untrained head on the configured base encoder, as training does).
+    """
+
+    def __init__(self, model: torch.nn.Module, tokenizer: Any, config: Config) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = _pick_device(config.inference.device)
+        self.model.to(self.device)
+        self.model.eval()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_base(cls, config: Config) -> EventClassifier:
+        """A classifier with a freshly initialised head on ``config.model.base_model`` (no network)."""
+        base = resolve_model_path(config.model.base_model)
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base,
+            num_labels=len(config.model.labels),
+            id2label=config.id2label,
+            label2id=config.label2id,
+            classifier_dropout=config.model.dropout,
+            use_safetensors=True,
+            trust_remote_code=False,
+        )
+        return cls(model, tokenizer, config)
+
+    @classmethod
+    def from_pretrained(
+        cls, path: str | os.PathLike[str], *, overrides: list[str] | dict[str, Any] | None = None
+    ) -> EventClassifier:
+        """Load a checkpoint directory written by :meth:`save_pretrained` (or any safetensors HF classifier).
+
+        ``overrides`` changes inference settings only, e.g. ``["inference.batch_size=128"]``.
+        Pickle weights and remote code are refused.
+        """
+        root = Path(path)
+        if not root.is_dir():
+            raise CheckpointError(f"checkpoint directory not found: {root}")
+        config_json = root / "config.json"
+        if not config_json.is_file():
+            raise CheckpointError(f"{config_json}: missing; not a Hugging Face checkpoint directory")
+        if not (root / WEIGHTS_FILE).is_file():
+            pickled = [name for name in _PICKLE_WEIGHTS if (root / name).exists()]
+            if pickled:
+                raise CheckpointError(
+                    f"{root / pickled[0]}: pickle-based weights are refused (they can run code when loaded); "
+                    f"convert the checkpoint to {WEIGHTS_FILE}"
+                )
+            raise CheckpointError(f"{root / WEIGHTS_FILE}: missing; the checkpoint has no safetensors weights")
+        try:
+            hf_config = json.loads(config_json.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{config_json}: unreadable ({exc})") from None
+        id2label = {int(k): v for k, v in (hf_config.get("id2label") or {}).items()}
+        checkpoint_labels = [id2label[i] for i in sorted(id2label)]
+        config = _read_checkpoint_config(root, checkpoint_labels)
+        if checkpoint_labels != config.model.labels:
+            raise CheckpointError(
+                f"{config_json}: id2label {checkpoint_labels} disagrees with model.labels {config.model.labels} "
+                f"in {root / CONFIG_FILE}"
+            )
+        if overrides:
+            updated = config.update(overrides)
+            changed = {s for s in ("model", "data", "training") if getattr(updated, s) != getattr(config, s)}
+            if changed:
+                raise ConfigError(
+                    f"only inference settings can be overridden when loading a checkpoint (got {sorted(changed)})"
+                )
+            config = updated
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(root)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                root, use_safetensors=True, trust_remote_code=False
+            )
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise CheckpointError(f"{root}: could not load the model or tokenizer: {exc}") from None
+        return cls(model, tokenizer, config)
+
+    # ------------------------------------------------------------------ saving
+    def save_pretrained(self, path: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None) -> Path:
+        """Write a self-contained checkpoint directory atomically (a temporary directory renamed into place).
+
+        An interrupted save leaves any previous checkpoint at ``path`` untouched.
+        """
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            self.model.save_pretrained(tmp, safe_serialization=True)
+            self.tokenizer.save_pretrained(tmp)
+            self.config.save(tmp / CONFIG_FILE)
+            if metrics is not None:
+                (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+            (tmp / "README.md").write_text(_model_card(self.config, metrics), encoding="utf-8")
+            if target.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                old.rmdir()
+                target.rename(old)
+                tmp.rename(target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+    # ------------------------------------------------------------------ inference
+    @property
+    def labels(self) -> list[str]:
+        return list(self.config.model.labels)
+
+    @overload
+    def predict(self, texts: str, *, batch_size: int | None = ..., progress: bool | None = ...) -> Prediction: ...
+    @overload
+    def predict(
+        self, texts: Sequence[str], *, batch_size: int | None = ..., progress: bool | None = ...
+    ) -> list[Prediction]: ...
+    def predict(self, texts, *, batch_size=None, progress=None):
+        """Classify texts. A list in gives a list of :class:`Prediction` out, one per input, in input order;
+        a single string gives a single :class:`Prediction`.
+
+        >>> clf.predict(["Protesters marched on parliament."])[0].label  # doctest: +SKIP
+        'rally'
+        """
+        single = isinstance(texts, str)
+        probs = self.predict_proba([texts] if single else texts, batch_size=batch_size, progress=progress)
+        labels = self.labels
+        out = []
+        for row in probs:
+            best = int(row.argmax())
+            out.append(
+                Prediction(
+                    label=labels[best],
+                    score=float(row[best]),
+                    probabilities={label: float(p) for label, p in zip(labels, row)},
+                    labels=(labels[best],),
+                )
+            )
+        return out[0] if single else out
+
+    @torch.inference_mode()
+    def predict_proba(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool | None = None
+    ) -> np.ndarray:
+        """Return an ``[n, num_labels]`` array of probabilities in the order of :attr:`labels`."""
+        items = _validate_texts(texts)
+        cfg = self.config.inference
+        batch_size = batch_size or cfg.batch_size
+        if cfg.num_threads:
+            torch.set_num_threads(cfg.num_threads)
+        result = np.zeros((len(items), len(self.labels)), dtype=np.float32)
+        show = progress if progress is not None else len(items) >= cfg.progress_min_items
+        truncated = 0
+        with tqdm(total=len(items), desc="classifying", unit="text", disable=not show) as bar:
+            for start in range(0, len(items), _CHUNK):
+                chunk = items[start : start + _CHUNK]
+                encoded = self.tokenizer(chunk, truncation=True, max_length=self.config.model.max_length)
+                ids = encoded["input_ids"]
+                truncated += sum(len(x) >= self.config.model.max_length for x in ids)
+                order = sorted(range(len(chunk)), key=lambda i: len(ids[i])) if cfg.sort_by_length else None
+                for batch in _batches(order or list(range(len(chunk))), batch_size):
+                    features = [{k: encoded[k][i] for k in encoded.keys()} for i in batch]
+                    inputs = self.tokenizer.pad(features, return_tensors="pt")
+                    inputs = {k: v.to(self.device) for k, v in inputs.items()}
+                    logits = self.model(**inputs).logits.float()
+                    result[[start + i for i in batch]] = torch.softmax(logits, dim=-1).cpu().numpy()
+                    bar.update(len(batch))
+        if truncated:
+            warnings.warn(
+                f"{truncated} of {len(items)} texts exceed model.max_length={self.config.model.max_length} tokens "
+                "and were truncated; split long documents into sentences (model.documents.split_sentences)",
+                stacklevel=3,
+            )
+        return result
+
+    def __repr__(self) -> str:
+        return f"EventClassifier(labels={self.labels}, device={self.device})"
+
+
+# ---------------------------------------------------------------------- helpers
+def _validate_texts(texts: Any) -> list[str]:
+    if isinstance(texts, (str, bytes, dict)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
+    items = list(texts)
+    for i, text in enumerate(items):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, not a string")
+        if not text.strip():
+            raise ValueError(f"texts[{i}] is empty or whitespace; there is nothing to classify")
+    return items
+
+
+def _batches(indices: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(indices), size):
+        yield indices[i : i + size]
+
+
+def _pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was requested but no GPU is visible")
+    return torch.device(name)
+
+
+def _read_checkpoint_config(root: Path, checkpoint_labels: list[str]) -> Config:
+    path = root / CONFIG_FILE
+    if path.is_file():
+        try:
+            return load_config(path)
+        except ConfigError as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
+    if not checkpoint_labels:
+        raise CheckpointError(f"{root / 'config.json'}: no id2label map and no {CONFIG_FILE}")
+    # A plain Hugging Face classifier: take its labels, keep every other setting at its default.
+    hf = AutoConfig.from_pretrained(root)
+    overrides: dict[str, Any] = {"model.labels": checkpoint_labels, "model.base_model": str(root)}
+    if "none" not in checkpoint_labels:
+        overrides["model.none_label"] = checkpoint_labels[-1]
+    overrides["model.max_length"] = min(512, int(getattr(hf, "max_position_embeddings", 512)))
+    return Config().update(overrides)
+
+
+def _model_card(config: Config, metrics: dict[str, Any] | None) -> str:
+    lines = [
+        "# Conflict-event sentence classifier",
+        "",
+        f"Fine-tuned from `{config.model.base_model}` to label news sentences as: "
+        + ", ".join(f"`{x}`" for x in config.model.labels)
+        + ".",
+        "",
+        "```python",
+        "from model import EventClassifier",
+        "clf = EventClassifier.from_pretrained('<this directory>')",
+        "clf.predict(['Jets struck the town on Sunday.'])",
+        "```",
+        "",
+        f"Training data: `{config.data.train_file}`; max length {config.model.max_length} tokens; "
+        f"seed {config.training.seed}. The full configuration is in `{CONFIG_FILE}`.",
+    ]
+    if metrics:
+        lines += ["", "## Metrics", ""]
+        for split, values in metrics.items():
+            if isinstance(values, dict) and "macro_f1" in values:
+                acc = values.get("accuracy", math.nan)
+                lines.append(f"- {split}: macro-F1 {values['macro_f1']:.3f}, accuracy {acc:.3f}")
+    return "\n".join(lines) + "\n"

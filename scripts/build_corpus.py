@@ -1,0 +1,25 @@
+"""Merge seeds/parts/*.jsonl into leak-free seeded splits: python scripts/build_corpus.py"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.corpus import build_corpus  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parts", default="seeds/parts")
+    parser.add_argument("--out", default="seeds")
+    args = parser.parse_args()
+    summary = build_corpus(args.parts, args.out)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""Train if needed, evaluate, classify the sample article: python scripts/demo.py"""
+
+import sys
+from pathlib import Path
+
+# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.cli import demo_main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(demo_main())

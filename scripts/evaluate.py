@@ -1,0 +1,12 @@
+"""Evaluate a checkpoint: python scripts/evaluate.py --checkpoint DIR --data FILE"""
+
+import sys
+from pathlib import Path
+
+# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from training.cli import evaluate_main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(evaluate_main())

@@ -1,0 +1,102 @@
+"""Command-line entry points for training, evaluation and the demo (thin wrappers over the package)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["demo_main", "evaluate_main", "train_main"]
+
+_OVERRIDE_HELP = "config overrides as section.key=value, e.g. training.epochs=5 data.train_file=my.csv"
+
+
+def _fail(prog: str, exc: BaseException) -> int:
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-train --config configs/default.yaml training.epochs=5``"""
+    parser = argparse.ArgumentParser(prog="cec-train", description="Fine-tune the event classifier.")
+    parser.add_argument("--config", default=None, help="YAML config file (default: built-in defaults)")
+    parser.add_argument("overrides", nargs="*", help=_OVERRIDE_HELP)
+    args = parser.parse_args(argv)
+
+    from model.config import ConfigError, load_config
+    from training.data import DataError
+    from training.trainer import train
+
+    try:
+        config = load_config(args.config, args.overrides)
+        result = train(config)
+    except (ConfigError, DataError, FileNotFoundError) as exc:
+        return _fail("cec-train", exc)
+    for split in ("dev", "test"):
+        if split in result.metrics:
+            print(f"{split}: macro-F1 {result.metrics[split]['macro_f1']:.3f}  "
+                  f"accuracy {result.metrics[split]['accuracy']:.3f}  "
+                  f"(report: {result.checkpoint / 'evaluation' / split / 'report.md'})")
+    return 0
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-evaluate --checkpoint DIR --data FILE [--out DIR]``"""
+    parser = argparse.ArgumentParser(prog="cec-evaluate", description="Evaluate a checkpoint on a labelled file.")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint directory")
+    parser.add_argument("--data", required=True, help="CSV or JSONL file with text and label columns")
+    parser.add_argument("--out", default=None, help="output directory (default: <checkpoint>/evaluation/<file>)")
+    parser.add_argument("overrides", nargs="*", help="e.g. data.text_column=body inference.batch_size=64")
+    args = parser.parse_args(argv)
+
+    from model.classifier import CheckpointError, EventClassifier
+    from model.config import ConfigError
+    from training.data import DataError, load_labelled_file
+    from training.evaluation import evaluate_classifier
+
+    try:
+        inference = [o for o in args.overrides if o.startswith("inference.")]
+        classifier = EventClassifier.from_pretrained(args.checkpoint, overrides=inference)
+        data_config = classifier.config.update([o for o in args.overrides if not o.startswith("inference.")])
+        dataset, report = load_labelled_file(args.data, data_config)
+    except (CheckpointError, ConfigError, DataError) as exc:
+        return _fail("cec-evaluate", exc)
+    print(f"[data] {report.summary()}")
+    out = Path(args.out) if args.out else Path(args.checkpoint) / "evaluation" / Path(args.data).stem
+    gold = [classifier.labels[i] for i in dataset["label"]]
+    result = evaluate_classifier(classifier, dataset["text"], gold, out_dir=out, title=Path(args.data).name)
+    print((out / "report.md").read_text(encoding="utf-8"))
+    print(f"written: {out / 'metrics.json'}, {out / 'confusion_matrix.png'}, {out / 'report.md'}")
+    return 0 if result["num_examples"] else 1
+
+
+def demo_main(argv: Sequence[str] | None = None) -> int:
+    """Train the default model if needed, evaluate it on the seed test split, classify the sample article."""
+    parser = argparse.ArgumentParser(prog="cec-demo", description=demo_main.__doc__)
+    parser.add_argument("--config", default="configs/default.yaml")
+    parser.add_argument("--article", default="seeds/sample_article.txt")
+    parser.add_argument("overrides", nargs="*", help=_OVERRIDE_HELP)
+    args = parser.parse_args(argv)
+
+    from model.cli import format_table
+    from model.config import load_config
+    from model.inference import extract_events, load
+
+    config = load_config(args.config, args.overrides)
+    checkpoint = Path(config.training.output_dir)
+    if not (checkpoint / "model.safetensors").is_file():
+        print(f"[demo] no trained model at {checkpoint}: training the default model (one-off, a few minutes on CPU)")
+        if train_main(["--config", args.config, *args.overrides]) != 0:
+            return 1
+    else:
+        print(f"[demo] using the trained model in {checkpoint}")
+    classifier = load(checkpoint)
+    if config.data.test_file and Path(config.data.test_file).is_file():
+        rc = evaluate_main(["--checkpoint", str(checkpoint), "--data", config.data.test_file])
+        if rc != 0:
+            return rc
+    article = Path(args.article).read_text(encoding="utf-8")
+    print(f"\n[demo] {args.article}, sentence by sentence:\n")
+    print(format_table(extract_events(article, classifier)))
+    return 0

@@ -1,0 +1,203 @@
+"""Load and validate labelled data (CSV or JSONL) with Hugging Face ``datasets``.
+
+Every problem is reported before training starts, with the file, the row numbers and what is wrong. Rows are
+never dropped silently: filtered rows are counted in a :class:`DataReport` and a warning, and ``data.strict``
+turns any filtering into an error.
+
+>>> ds, report = load_labelled_file("seeds/train.jsonl", load_config())  # doctest: +SKIP
+>>> ds.column_names
+['text', 'label', 'row']
+"""
+
+from __future__ import annotations
+
+import collections
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.config import Config
+from model.offline import enable_offline_mode
+
+enable_offline_mode()
+
+import datasets  # noqa: E402
+
+__all__ = ["DataError", "DataReport", "load_labelled_file", "load_splits"]
+
+_FORMATS = {".csv": "csv", ".jsonl": "json", ".json": "json"}
+_MAX_LISTED = 8
+
+
+class DataError(ValueError):
+    """The training data is unusable; the message names the file, the rows and the problem."""
+
+
+@dataclass
+class DataReport:
+    """What happened to the rows of one file."""
+
+    path: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: dict[str, list[int]] = field(default_factory=dict)
+    label_counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{self.path}: {self.rows_kept}/{self.rows_read} rows kept"]
+        for reason, rows in self.dropped.items():
+            parts.append(f"{len(rows)} dropped ({reason}: rows {_row_list(rows)})")
+        return "; ".join(parts)
+
+
+def _row_list(rows: list[int]) -> str:
+    shown = ", ".join(map(str, rows[:_MAX_LISTED]))
+    return shown + (f", … ({len(rows) - _MAX_LISTED} more)" if len(rows) > _MAX_LISTED else "")
+
+
+def _read(path: Path) -> tuple[datasets.Dataset, int]:
+    """Read a file into a Dataset; return it and the offset from row index to the row number users see."""
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(f"{path}: unsupported extension '{path.suffix}'; use .csv or .jsonl")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
+    try:
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise DataError(f"{path}: not valid UTF-8 (line {line}, byte {exc.start}); re-save the file as UTF-8") from None
+    kwargs = {"keep_default_na": False, "dtype": str} if fmt == "csv" else {}
+    try:
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
+    except Exception as exc:  # datasets wraps parser errors in several types
+        cause = exc.__cause__ or exc
+        raise DataError(f"{path}: could not be parsed as {path.suffix[1:].upper()}: {cause}") from None
+    # CSV row 1 is the header; JSONL rows are line numbers.
+    return ds, (2 if fmt == "csv" else 1)
+
+
+def load_labelled_file(
+    path: str | Path, config: Config, *, require_labels: bool = True
+) -> tuple[datasets.Dataset, DataReport]:
+    """Load one labelled file into a Dataset with columns ``text``, ``label`` (label id) and ``row``.
+
+    Errors (raise :class:`DataError`): missing file, bad extension, empty file, non-UTF-8 bytes, missing
+    columns, labels outside ``model.labels``, non-text labels, duplicate texts with conflicting labels.
+    Filtered (reported; an error in strict mode): empty texts, exact duplicate rows.
+    """
+    path = Path(path)
+    ds, offset = _read(path)
+    text_col, label_col = config.data.text_column, config.data.label_column
+    missing = [c for c in (text_col, label_col) if c not in ds.column_names]
+    if missing:
+        raise DataError(
+            f"{path}: missing column(s) {missing}; found {ds.column_names} "
+            "(set data.text_column / data.label_column to use other names)"
+        )
+    if len(ds) == 0:
+        raise DataError(f"{path}: no rows")
+    texts = ds[text_col]
+    raw_labels = ds[label_col]
+    allowed = config.label2id
+    report = DataReport(path=str(path), rows_read=len(ds))
+
+    bad_labels: dict[str, list[int]] = collections.defaultdict(list)
+    for i, label in enumerate(raw_labels):
+        if not isinstance(label, str):
+            bad_labels[f"{label!r} (not a label name)"].append(i + offset)
+        elif label.strip() not in allowed:
+            bad_labels[repr(label)].append(i + offset)
+    if bad_labels:
+        details = "; ".join(f"{lab} at rows {_row_list(rows)}" for lab, rows in bad_labels.items())
+        raise DataError(f"{path}: unknown labels {details}. Allowed labels: {list(allowed)}")
+    non_text = [i + offset for i, t in enumerate(texts) if t is not None and not isinstance(t, str)]
+    if non_text:
+        raise DataError(f"{path}: column '{text_col}' holds non-text values at rows {_row_list(non_text)}")
+
+    first_seen: dict[str, tuple[int, str]] = {}
+    conflicts: list[str] = []
+    keep: list[int] = []
+    empty: list[int] = []
+    duplicate: list[int] = []
+    for i, (text, label) in enumerate(zip(texts, raw_labels)):
+        label = label.strip()
+        if text is None or not text.strip():
+            empty.append(i + offset)
+            continue
+        key = " ".join(text.split()).lower()
+        if key in first_seen:
+            row, other = first_seen[key]
+            if other != label:
+                conflicts.append(f"rows {row} and {i + offset} ({other!r} vs {label!r})")
+            else:
+                duplicate.append(i + offset)
+            continue
+        first_seen[key] = (i + offset, label)
+        keep.append(i)
+    if conflicts:
+        raise DataError(
+            f"{path}: the same text has conflicting labels at {'; '.join(conflicts[:_MAX_LISTED])}"
+            + (f" and {len(conflicts) - _MAX_LISTED} more" if len(conflicts) > _MAX_LISTED else "")
+        )
+    for reason, rows in (("empty text", empty), ("exact duplicate of an earlier row", duplicate)):
+        if rows:
+            report.dropped[reason] = rows
+    if report.dropped:
+        if config.data.strict:
+            raise DataError(f"data.strict is on and rows would be dropped: {report.summary()}")
+        warnings.warn(report.summary(), stacklevel=2)
+    if not keep and require_labels:
+        raise DataError(f"{path}: no usable rows left ({report.summary()})")
+
+    label_ids = [allowed[raw_labels[i].strip()] for i in keep]
+    out = datasets.Dataset.from_dict(
+        {"text": [texts[i] for i in keep], "label": label_ids, "row": [i + offset for i in keep]},
+        features=datasets.Features(
+            {
+                "text": datasets.Value("string"),
+                "label": datasets.ClassLabel(names=list(config.model.labels)),
+                "row": datasets.Value("int64"),
+            }
+        ),
+    )
+    report.rows_kept = len(out)
+    counts = collections.Counter(out["label"])
+    report.label_counts = {name: counts.get(i, 0) for i, name in enumerate(config.model.labels)}
+    return out, report
+
+
+def load_splits(config: Config) -> tuple[datasets.DatasetDict, list[DataReport]]:
+    """Load ``train`` and ``dev`` (and ``test`` if configured). Without a dev file, a stratified, seeded
+    ``data.dev_fraction`` of the training file becomes the dev split."""
+    train, train_report = load_labelled_file(config.data.train_file, config)
+    reports = [train_report]
+    splits = {"train": train}
+    if config.data.dev_file:
+        splits["dev"], report = load_labelled_file(config.data.dev_file, config)
+        reports.append(report)
+    else:
+        try:
+            parts = train.train_test_split(
+                test_size=config.data.dev_fraction, seed=config.training.seed, stratify_by_column="label"
+            )
+        except ValueError:  # a label too rare to stratify
+            parts = train.train_test_split(test_size=config.data.dev_fraction, seed=config.training.seed)
+        splits["train"], splits["dev"] = parts["train"], parts["test"]
+    if config.data.test_file:
+        splits["test"], report = load_labelled_file(config.data.test_file, config)
+        reports.append(report)
+    _check_overlap(splits)
+    return datasets.DatasetDict(splits), reports
+
+
+def _check_overlap(splits: dict[str, datasets.Dataset]) -> None:
+    """Warn when the same text appears in training and evaluation splits (metrics would be inflated)."""
+    train = {" ".join(t.split()).lower() for t in splits["train"]["text"]}
+    for name in ("dev", "test"):
+        if name in splits:
+            shared = sum(" ".join(t.split()).lower() in train for t in splits[name]["text"])
+            if shared:
+                warnings.warn(f"{shared} texts of the {name} split also occur in train", stacklevel=3)
