@@ -147,8 +147,9 @@ class EventClassifier:
             model = AutoModelForSequenceClassification.from_pretrained(
                 root, use_safetensors=True, trust_remote_code=False
             )
-        except (OSError, ValueError, RuntimeError) as exc:
-            raise CheckpointError(f"{root}: could not load the model or tokenizer: {exc}") from None
+        except Exception as exc:  # safetensors, tokenizers and torch raise their own error types
+            culprit = root / WEIGHTS_FILE if "safetensor" in type(exc).__name__.lower() else root
+            raise CheckpointError(f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})") from None
         return cls(model, tokenizer, config)
 
     # ------------------------------------------------------------------ saving

@@ -12,6 +12,7 @@ turns any filtering into an error.
 from __future__ import annotations
 
 import collections
+import csv
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,16 @@ def _read(path: Path) -> tuple[datasets.Dataset, int]:
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}: not valid UTF-8 (line {line}, byte {exc.start}); re-save the file as UTF-8") from None
-    kwargs = {"keep_default_na": False, "dtype": str} if fmt == "csv" else {}
+    kwargs: dict = {}
+    if fmt == "csv":  # read every column as text: labels such as "1" or "NA" must not become numbers or NaN
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = next(csv.reader(fh), [])
+        if len(set(header)) != len(header):
+            raise DataError(f"{path}: duplicate column names in the header {header}")
+        kwargs = {
+            "keep_default_na": False,
+            "features": datasets.Features({name: datasets.Value("string") for name in header}),
+        }
     try:
         ds = datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # datasets wraps parser errors in several types
@@ -109,7 +119,8 @@ def load_labelled_file(
         if not isinstance(label, str):
             bad_labels[f"{label!r} (not a label name)"].append(i + offset)
         elif label.strip() not in allowed:
-            bad_labels[repr(label)].append(i + offset)
+            hint = " (not a label name)" if label.strip().lstrip("-").isdigit() else ""
+            bad_labels[repr(label) + hint].append(i + offset)
     if bad_labels:
         details = "; ".join(f"{lab} at rows {_row_list(rows)}" for lab, rows in bad_labels.items())
         raise DataError(f"{path}: unknown labels {details}. Allowed labels: {list(allowed)}")

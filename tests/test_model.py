@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import EventClassifier, Prediction, predict
+from model.classifier import CheckpointError
+from model.config import ConfigError
+from tests.conftest import TOY
+
+SENTENCES = [t for texts in TOY.values() for t in texts]
+
+
+@pytest.fixture(scope="module")
+def clf(trained_tiny: Path) -> EventClassifier:
+    return EventClassifier.from_pretrained(trained_tiny)
+
+
+def test_checkpoint_is_a_standard_hf_directory(trained_tiny: Path):
+    names = {p.name for p in trained_tiny.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "training_config.yaml", "metrics.json", "README.md"} <= names
+    assert not names & {"pytorch_model.bin", "training_args.bin"}
+    hf = json.loads((trained_tiny / "config.json").read_text())
+    assert hf["id2label"] == {"0": "territorial_gain", "1": "airstrike", "2": "rally", "3": "diplomatic_visit", "4": "none"}
+    assert hf["label2id"]["none"] == 4
+    metrics = json.loads((trained_tiny / "metrics.json").read_text())
+    assert metrics["train"]["steps"] == 2
+    assert set(metrics["dev"]["per_class"]) == set(hf["label2id"])
+    assert (trained_tiny / "evaluation" / "dev" / "confusion_matrix.png").stat().st_size > 1000
+
+
+def test_checkpoint_carries_its_config(clf: EventClassifier):
+    assert clf.config.model.max_length == 64  # the training-time setting, not the default 128
+    assert clf.labels == ["territorial_gain", "airstrike", "rally", "diplomatic_visit", "none"]
+
+
+def test_predict_shape_and_types(clf: EventClassifier):
+    preds = clf.predict(SENTENCES)
+    assert len(preds) == len(SENTENCES)
+    for p in preds:
+        assert isinstance(p, Prediction)
+        assert p.label in clf.labels and p.labels == (p.label,)
+        assert list(p.probabilities) == clf.labels
+        assert abs(sum(p.probabilities.values()) - 1) < 1e-5
+        assert p.score == max(p.probabilities.values())
+    single = clf.predict(SENTENCES[0])
+    assert isinstance(single, Prediction) and single == preds[0]
+    probs = clf.predict_proba(SENTENCES)
+    assert probs.shape == (len(SENTENCES), 5) and probs.dtype == np.float32
+
+
+def test_batching_and_sorting_do_not_change_results(clf: EventClassifier, trained_tiny: Path):
+    reference = clf.predict_proba(SENTENCES, batch_size=len(SENTENCES))
+    small = clf.predict_proba(SENTENCES, batch_size=3)
+    unsorted = EventClassifier.from_pretrained(trained_tiny, overrides=["inference.sort_by_length=false"])
+    np.testing.assert_allclose(small, reference, atol=1e-5)
+    np.testing.assert_allclose(unsorted.predict_proba(SENTENCES, batch_size=3), reference, atol=1e-5)
+
+
+def test_no_gradient_state(clf: EventClassifier):
+    clf.predict(SENTENCES[:2])
+    assert all(p.grad is None for p in clf.model.parameters())
+    assert not clf.model.training
+
+
+def test_save_load_round_trip_is_identical(clf: EventClassifier, tmp_path: Path):
+    clf.save_pretrained(tmp_path / "copy")
+    again = EventClassifier.from_pretrained(tmp_path / "copy")
+    np.testing.assert_array_equal(again.predict_proba(SENTENCES), clf.predict_proba(SENTENCES))
+    assert again.config == clf.config
+
+
+def test_module_level_predict_and_pipeline(trained_tiny: Path, monkeypatch: pytest.MonkeyPatch):
+    from transformers import pipeline
+
+    ours = predict(SENTENCES[:3], model=trained_tiny)
+    monkeypatch.setenv("EVENT_CLASSIFIER_MODEL", str(trained_tiny))
+    assert predict(SENTENCES[:3]) == ours
+    hf = pipeline("text-classification", model=str(trained_tiny), device="cpu")(SENTENCES[:3])
+    assert [h["label"] for h in hf] == [p.label for p in ours]
+    assert [round(h["score"], 4) for h in hf] == [round(p.score, 4) for p in ours]
+
+
+@pytest.mark.parametrize(
+    ("texts", "error", "message"),
+    [
+        (["ok text", None], TypeError, r"texts\[1\] is NoneType"),
+        (["ok text", 3], TypeError, r"texts\[1\] is int"),
+        (["ok text", "   "], ValueError, r"texts\[1\] is empty"),
+        ({"a": 1}, TypeError, "list of strings"),
+        (5, TypeError, "list of strings"),
+    ],
+)
+def test_bad_inputs_name_the_item(clf: EventClassifier, texts, error, message):
+    with pytest.raises(error, match=message):
+        clf.predict(texts)
+
+
+def test_empty_list_and_generators(clf: EventClassifier):
+    assert clf.predict([]) == []
+    assert len(clf.predict(t for t in SENTENCES[:2])) == 2
+
+
+def test_long_text_is_truncated_with_a_warning(clf: EventClassifier):
+    with pytest.warns(UserWarning, match="truncated"):
+        (p,) = clf.predict(["word " * 5000])
+    assert p.label in clf.labels
+
+
+def test_inference_overrides_only(trained_tiny: Path):
+    assert EventClassifier.from_pretrained(trained_tiny, overrides=["inference.batch_size=3"]).config.inference.batch_size == 3
+    with pytest.raises(ConfigError, match="only inference settings"):
+        EventClassifier.from_pretrained(trained_tiny, overrides=["model.max_length=32"])
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_refuses_pickle_weights(trained_tiny: Path, tmp_path: Path):
+    bad = _copy(trained_tiny, tmp_path / "pickled")
+    (bad / "model.safetensors").rename(bad / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match="pytorch_model.bin: pickle-based weights are refused"):
+        EventClassifier.from_pretrained(bad)
+
+
+@pytest.mark.parametrize("broken", ["missing_dir", "no_config", "no_weights", "bad_json", "label_mismatch", "corrupt_weights"])
+def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, broken: str):
+    ckpt = tmp_path / "missing" if broken == "missing_dir" else _copy(trained_tiny, tmp_path / broken)
+    expected = {"missing_dir": "not found", "no_config": "config.json: missing", "no_weights": "model.safetensors: missing",
+                "bad_json": "config.json: unreadable", "label_mismatch": "disagrees", "corrupt_weights": "could not load"}[broken]
+    if broken == "no_config":
+        (ckpt / "config.json").unlink()
+    elif broken == "no_weights":
+        (ckpt / "model.safetensors").unlink()
+    elif broken == "bad_json":
+        (ckpt / "config.json").write_text("{not json")
+    elif broken == "label_mismatch":
+        hf = json.loads((ckpt / "config.json").read_text())
+        hf["id2label"]["0"], hf["id2label"]["1"] = hf["id2label"]["1"], hf["id2label"]["0"]
+        (ckpt / "config.json").write_text(json.dumps(hf))
+    elif broken == "corrupt_weights":
+        (ckpt / "model.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(CheckpointError, match=expected):
+        EventClassifier.from_pretrained(ckpt)
+
+
+def test_interrupted_save_keeps_the_previous_checkpoint(clf: EventClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    target = clf.save_pretrained(tmp_path / "ckpt")
+    before = clf.predict_proba(SENTENCES)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut during save")
+
+    monkeypatch.setattr(clf.tokenizer, "save_pretrained", crash)
+    with pytest.raises(KeyboardInterrupt):
+        clf.save_pretrained(target)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no half-written temporary left behind
+    np.testing.assert_array_equal(EventClassifier.from_pretrained(target).predict_proba(SENTENCES), before)
