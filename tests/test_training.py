@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from sklearn.metrics import f1_score
+
+from model import EventClassifier
+from model.cli import main as predict_main
+from training.cli import evaluate_main, train_main
+from training.evaluation import compute_metrics, evaluate_classifier
+from training.trainer import train
+
+
+def test_metric_module_matches_sklearn():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 5, 300)
+    pred = np.where(rng.random(300) < 0.7, gold, rng.integers(0, 5, 300))
+    result = compute_metrics(pred, gold, ["a", "b", "c", "d", "e"])
+    assert result["macro_f1"] == pytest.approx(f1_score(gold, pred, average="macro"))
+    assert result["accuracy"] == pytest.approx(float(np.mean(gold == pred)))
+    assert sum(c["support"] for c in result["per_class"].values()) == 300
+    assert np.asarray(result["confusion_matrix"]).sum() == 300
+
+
+def test_macro_f1_averages_over_labels_present():
+    # 'd' never occurs in gold: it must not drag the macro average down (as on benchmarks without visits)
+    result = compute_metrics([0, 1, 2], [0, 1, 2], ["a", "b", "c", "d"])
+    assert result["macro_f1"] == 1.0 and result["labels_averaged"] == ["a", "b", "c"]
+
+
+def test_evaluate_writes_metrics_plot_and_report(trained_tiny: Path, tmp_path: Path):
+    clf = EventClassifier.from_pretrained(trained_tiny)
+    texts = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
+    result = evaluate_classifier(clf, texts, ["airstrike", "rally", "diplomatic_visit"], out_dir=tmp_path, title="t")
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["macro_f1"] == result["macro_f1"] and saved["num_examples"] == 3
+    assert (tmp_path / "confusion_matrix.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| airstrike |" in (tmp_path / "report.md").read_text()
+    with pytest.raises(ValueError, match="not labels of this model"):
+        evaluate_classifier(clf, ["x"], ["bombing"])
+
+
+def test_same_config_and_data_give_the_same_model(tiny_config):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = train(tiny_config, verbose=False)
+        first = EventClassifier.from_pretrained(a.checkpoint).predict_proba(["Jets struck the town."])
+        b = train(tiny_config, verbose=False)
+        second = EventClassifier.from_pretrained(b.checkpoint).predict_proba(["Jets struck the town."])
+    np.testing.assert_allclose(first, second, atol=1e-6)
+    assert a.metrics["dev"]["macro_f1"] == b.metrics["dev"]["macro_f1"]
+
+
+def test_cli_train_evaluate_predict(tiny_config, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    cfg_path = tmp_path / "tiny.yaml"
+    tiny_config.save(cfg_path)
+    out = tmp_path / "cli-ckpt"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert train_main(["--config", str(cfg_path), f"training.output_dir={out}", "training.max_steps=1"]) == 0
+    assert "dev: macro-F1" in capsys.readouterr().out
+    assert yaml.safe_load((out / "training_config.yaml").read_text())["training"]["max_steps"] == 1
+
+    assert evaluate_main(["--checkpoint", str(out), "--data", tiny_config.data.dev_file, "--out", str(tmp_path / "ev")]) == 0
+    assert {p.name for p in (tmp_path / "ev").iterdir()} == {"metrics.json", "confusion_matrix.png", "report.md"}
+
+    capsys.readouterr()
+    assert predict_main(["--checkpoint", str(out), "--format", "jsonl", "Jets struck.", "Crowds marched."]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["sentence"] for x in lines] == ["Jets struck.", "Crowds marched."]
+    assert all(abs(sum(x["probabilities"].values()) - 1) < 1e-5 for x in lines)
+
+
+def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    assert train_main(["training.epoch=3"]) == 2
+    assert "did you mean 'epochs'" in capsys.readouterr().err
+    assert train_main([f"data.train_file={tmp_path / 'nope.csv'}"]) == 2
+    assert "file not found" in capsys.readouterr().err
