@@ -74,13 +74,19 @@ class EventClassifier:
     untrained head on the configured base encoder, as training does).
     """
 
-    def __init__(self, model: torch.nn.Module, tokenizer: Any, config: Config) -> None:
+    def __init__(
+        self, model: torch.nn.Module | None, tokenizer: Any, config: Config, *, onnx: Any | None = None
+    ) -> None:
+        if model is None and onnx is None:
+            raise ValueError("EventClassifier needs a torch model or an ONNX session")
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
-        self.device = _pick_device(config.inference.device)
-        self.model.to(self.device)
-        self.model.eval()
+        self._onnx = onnx
+        self.device = _pick_device(config.inference.device) if onnx is None else torch.device("cpu")
+        if self.model is not None:
+            self.model.to(self.device)
+            self.model.eval()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -144,9 +150,16 @@ class EventClassifier:
             config = updated
         try:
             tokenizer = AutoTokenizer.from_pretrained(root)
+            if config.inference.backend == "onnx":
+                from model.onnx_backend import OnnxLogits
+
+                onnx = OnnxLogits(root, file=config.inference.onnx_file, num_threads=config.inference.num_threads)
+                return cls(None, tokenizer, config, onnx=onnx)
             model = AutoModelForSequenceClassification.from_pretrained(
                 root, use_safetensors=True, trust_remote_code=False
             )
+        except FileNotFoundError as exc:
+            raise CheckpointError(str(exc)) from None
         except Exception as exc:  # safetensors, tokenizers and torch raise their own error types
             culprit = root / WEIGHTS_FILE if "safetensor" in type(exc).__name__.lower() else root
             raise CheckpointError(f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})") from None
@@ -158,6 +171,8 @@ class EventClassifier:
 
         An interrupted save leaves any previous checkpoint at ``path`` untouched.
         """
+        if self.model is None:
+            raise ValueError("an ONNX-backed classifier cannot be saved; save the PyTorch checkpoint it came from")
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -238,8 +253,7 @@ class EventClassifier:
                 for batch in _batches(order or list(range(len(chunk))), batch_size):
                     features = [{k: encoded[k][i] for k in encoded.keys()} for i in batch]
                     inputs = self.tokenizer.pad(features, return_tensors="pt")
-                    inputs = {k: v.to(self.device) for k, v in inputs.items()}
-                    logits = self.model(**inputs).logits.float()
+                    logits = self._logits(inputs)
                     result[[start + i for i in batch]] = torch.softmax(logits, dim=-1).cpu().numpy()
                     bar.update(len(batch))
         if truncated:
@@ -250,8 +264,18 @@ class EventClassifier:
             )
         return result
 
+    def _logits(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self._onnx is not None:
+            return torch.from_numpy(self._onnx(inputs)).float()
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        return self.model(**inputs).logits.float()
+
+    @property
+    def backend(self) -> str:
+        return "onnx" if self._onnx is not None else "torch"
+
     def __repr__(self) -> str:
-        return f"EventClassifier(labels={self.labels}, device={self.device})"
+        return f"EventClassifier(labels={self.labels}, backend={self.backend}, device={self.device})"
 
 
 # ---------------------------------------------------------------------- helpers

@@ -81,3 +81,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def export_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32) and model.int8.onnx."""
+    parser = argparse.ArgumentParser(prog="cec-export-onnx", description=export_main.__doc__)
+    parser.add_argument("--checkpoint", default="checkpoints/default")
+    parser.add_argument("--no-quantize", action="store_true", help="only the fp32 export")
+    parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's BERT graph fusion")
+    args = parser.parse_args(argv)
+
+    from model.classifier import CheckpointError, EventClassifier
+    from model.onnx_backend import export_onnx
+
+    try:
+        EventClassifier.from_pretrained(args.checkpoint)  # validates the checkpoint before exporting
+    except CheckpointError as exc:
+        parser.exit(2, f"cec-export-onnx: {exc}\n")
+    path = export_onnx(args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize)
+    print(f"written: {path} ({path.stat().st_size / 1e6:.1f} MB); use it with inference.backend=onnx")
+    return 0

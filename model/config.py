@@ -110,7 +110,10 @@ class InferenceConfig:
     batch_size: int = 32
     device: str = "auto"
     backend: str = "torch"
-    """``torch`` (the Hugging Face model)."""
+    """``torch`` (the Hugging Face model) or ``onnx`` (ONNX Runtime on the checkpoint's ``onnx/`` export, made
+    with ``cec-export-onnx``; CPU only)."""
+    onnx_file: str = "model.int8.onnx"
+    """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs (``model.onnx`` is the fp32 export)."""
     sort_by_length: bool = True
     """Batch inputs of similar length together (less padding, same results, faster)."""
     progress_min_items: int = 512
@@ -166,7 +169,7 @@ class Config:
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 _CHOICES = {
     ("model", "problem_type"): ("single_label",),
-    ("inference", "backend"): ("torch",),
+    ("inference", "backend"): ("torch", "onnx"),
     ("training", "device"): ("auto", "cpu", "cuda"),
     ("inference", "device"): ("auto", "cpu", "cuda"),
 }
