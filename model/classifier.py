@@ -32,13 +32,19 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
-__all__ = ["CheckpointError", "EventClassifier", "Prediction"]
+__all__ = ["UNCERTAIN", "Calibration", "CheckpointError", "EventClassifier", "Prediction"]
 
 CONFIG_FILE = "training_config.yaml"
+CALIBRATION_FILE = "calibration.json"
+UNCERTAIN = "uncertain"
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.safetensors"
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index")
-_CHUNK = 8192  # texts tokenised at a time, so memory stays flat for any input size
+_CHUNK = 8192
+_HF_PROBLEM = {
+    "single_label": "single_label_classification",
+    "multi_label": "multi_label_classification",
+}  # texts tokenised at a time, so memory stays flat for any input size
 
 
 class CheckpointError(OSError):
@@ -50,21 +56,66 @@ class Prediction:
     """The prediction for one input text.
 
     ``label`` is the most probable label and ``score`` its probability; ``probabilities`` maps every label to its
-    probability (they sum to 1); ``labels`` lists the predicted labels (in single-label mode, just ``label``).
+    probability (in single-label mode they sum to 1; in multi-label mode each is an independent sigmoid);
+    ``labels`` lists every predicted label (single-label mode: just ``label``; multi-label mode: every event label
+    above its threshold, or the none label). With ``inference.min_confidence`` set, a prediction whose score is
+    below it has ``label == "uncertain"``. ``codes`` holds the ACLED/CAMEO/PLOVER codes of ``labels`` when asked for.
     """
 
     label: str
     score: float
     probabilities: dict[str, float] = field(repr=False)
     labels: tuple[str, ...] = ()
+    codes: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "label": self.label,
             "score": self.score,
             "labels": list(self.labels),
             "probabilities": dict(self.probabilities),
         }
+        if self.codes is not None:
+            out["codes"] = self.codes
+        return out
+
+
+@dataclass
+class Calibration:
+    """Values fitted on the dev split after training, stored in ``calibration.json``.
+
+    ``temperature`` divides the logits before the softmax (temperature scaling); ``thresholds`` are the
+    per-label decision thresholds of a multi-label model.
+    """
+
+    temperature: float = 1.0
+    thresholds: dict[str, float] = field(default_factory=dict)
+    fitted_on: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "temperature": self.temperature,
+            "thresholds": self.thresholds,
+            "fitted_on": self.fitted_on,
+            "details": self.details,
+        }
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            cal = cls(
+                float(data.get("temperature", 1.0)),
+                {k: float(v) for k, v in data.get("thresholds", {}).items()},
+                str(data.get("fitted_on", "")),
+                dict(data.get("details", {})),
+            )
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise CheckpointError(f"{path}: unreadable calibration file ({exc})") from None
+        if not cal.temperature > 0:
+            raise CheckpointError(f"{path}: temperature must be positive, got {cal.temperature}")
+        return cal
 
 
 class EventClassifier:
@@ -82,6 +133,7 @@ class EventClassifier:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
+        self.calibration = Calibration()
         self._onnx = onnx
         self.device = _pick_device(config.inference.device) if onnx is None else torch.device("cpu")
         if self.model is not None:
@@ -100,6 +152,7 @@ class EventClassifier:
             id2label=config.id2label,
             label2id=config.label2id,
             classifier_dropout=config.model.dropout,
+            problem_type=_HF_PROBLEM[config.model.problem_type],
             use_safetensors=True,
             trust_remote_code=False,
         )
@@ -154,16 +207,22 @@ class EventClassifier:
                 from model.onnx_backend import OnnxLogits
 
                 onnx = OnnxLogits(root, file=config.inference.onnx_file, num_threads=config.inference.num_threads)
-                return cls(None, tokenizer, config, onnx=onnx)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                root, use_safetensors=True, trust_remote_code=False
-            )
+                classifier = cls(None, tokenizer, config, onnx=onnx)
+            else:
+                model = AutoModelForSequenceClassification.from_pretrained(
+                    root, use_safetensors=True, trust_remote_code=False
+                )
+                classifier = cls(model, tokenizer, config)
         except FileNotFoundError as exc:
             raise CheckpointError(str(exc)) from None
         except Exception as exc:  # safetensors, tokenizers and torch raise their own error types
             culprit = root / WEIGHTS_FILE if "safetensor" in type(exc).__name__.lower() else root
-            raise CheckpointError(f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})") from None
-        return cls(model, tokenizer, config)
+            raise CheckpointError(
+                f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})"
+            ) from None
+        if (root / CALIBRATION_FILE).is_file():
+            classifier.calibration = Calibration.load(root / CALIBRATION_FILE)
+        return classifier
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, path: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None) -> Path:
@@ -180,6 +239,7 @@ class EventClassifier:
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
             self.config.save(tmp / CONFIG_FILE)
+            (tmp / CALIBRATION_FILE).write_text(json.dumps(self.calibration.to_dict(), indent=2), encoding="utf-8")
             if metrics is not None:
                 (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
             (tmp / "README.md").write_text(_model_card(self.config, metrics), encoding="utf-8")
@@ -201,40 +261,85 @@ class EventClassifier:
     def labels(self) -> list[str]:
         return list(self.config.model.labels)
 
-    @overload
-    def predict(self, texts: str, *, batch_size: int | None = ..., progress: bool | None = ...) -> Prediction: ...
+    @property
+    def multi_label(self) -> bool:
+        return self.config.model.problem_type == "multi_label"
+
     @overload
     def predict(
-        self, texts: Sequence[str], *, batch_size: int | None = ..., progress: bool | None = ...
+        self, texts: str, *, batch_size: int | None = ..., progress: bool | None = ..., with_codes: bool = ...
+    ) -> Prediction: ...
+    @overload
+    def predict(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int | None = ...,
+        progress: bool | None = ...,
+        with_codes: bool = ...,
     ) -> list[Prediction]: ...
-    def predict(self, texts, *, batch_size=None, progress=None):
+    def predict(self, texts, *, batch_size=None, progress=None, with_codes=False):
         """Classify texts. A list in gives a list of :class:`Prediction` out, one per input, in input order;
-        a single string gives a single :class:`Prediction`.
+        a single string gives a single :class:`Prediction`. ``with_codes=True`` adds the ACLED, CAMEO and
+        PLOVER codes of the predicted labels.
 
         >>> clf.predict(["Protesters marched on parliament."])[0].label  # doctest: +SKIP
         'rally'
         """
         single = isinstance(texts, str)
         probs = self.predict_proba([texts] if single else texts, batch_size=batch_size, progress=progress)
-        labels = self.labels
-        out = []
-        for row in probs:
-            best = int(row.argmax())
-            out.append(
-                Prediction(
-                    label=labels[best],
-                    score=float(row[best]),
-                    probabilities={label: float(p) for label, p in zip(labels, row)},
-                    labels=(labels[best],),
-                )
-            )
+        out = [self.decide(row, with_codes=with_codes) for row in probs]
         return out[0] if single else out
 
-    @torch.inference_mode()
+    def decide(self, row: np.ndarray, *, with_codes: bool = False, abstain: bool = True) -> Prediction:
+        """Turn one row of probabilities into a :class:`Prediction` (thresholds, abstention, codes)."""
+        labels = self.labels
+        none = self.config.model.none_label
+        best = int(row.argmax())
+        if self.multi_label:
+            thresholds = self.calibration.thresholds
+            chosen = [i for i, name in enumerate(labels) if name != none and row[i] >= thresholds.get(name, 0.5)]
+            chosen.sort(key=lambda i: -row[i])
+            best = chosen[0] if chosen else labels.index(none)
+            picked = tuple(labels[i] for i in chosen) or (none,)
+            score = float(row[best])
+        else:
+            picked = (labels[best],)
+            score = float(row[best])
+        label = labels[best]
+        if abstain and score < self.config.inference.min_confidence:
+            label, picked = UNCERTAIN, (UNCERTAIN,)
+        codes = None
+        if with_codes:
+            from model.codes import codes_for
+
+            codes = {name: codes_for(name) for name in picked if name != UNCERTAIN}
+        return Prediction(
+            label=label,
+            score=score,
+            probabilities={name: float(p) for name, p in zip(labels, row)},
+            labels=picked,
+            codes=codes,
+        )
+
     def predict_proba(
         self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool | None = None
     ) -> np.ndarray:
-        """Return an ``[n, num_labels]`` array of probabilities in the order of :attr:`labels`."""
+        """Return an ``[n, num_labels]`` array of (calibrated) probabilities in the order of :attr:`labels`."""
+        return self.probabilities_from_logits(self.predict_logits(texts, batch_size=batch_size, progress=progress))
+
+    def probabilities_from_logits(self, logits: np.ndarray, *, temperature: float | None = None) -> np.ndarray:
+        """Softmax (single-label) or sigmoid (multi-label) of ``logits / temperature`` (default: the fitted one)."""
+        t = self.calibration.temperature if temperature is None else temperature
+        scaled = torch.from_numpy(np.asarray(logits, dtype=np.float32)) / t
+        probs = torch.sigmoid(scaled) if self.multi_label else torch.softmax(scaled, dim=-1)
+        return probs.numpy()
+
+    @torch.inference_mode()
+    def predict_logits(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool | None = None
+    ) -> np.ndarray:
+        """Raw model outputs ``[n, num_labels]`` (before temperature and softmax/sigmoid)."""
         items = _validate_texts(texts)
         cfg = self.config.inference
         batch_size = batch_size or cfg.batch_size
@@ -253,8 +358,7 @@ class EventClassifier:
                 for batch in _batches(order or list(range(len(chunk))), batch_size):
                     features = [{k: encoded[k][i] for k in encoded.keys()} for i in batch]
                     inputs = self.tokenizer.pad(features, return_tensors="pt")
-                    logits = self._logits(inputs)
-                    result[[start + i for i in batch]] = torch.softmax(logits, dim=-1).cpu().numpy()
+                    result[[start + i for i in batch]] = self._logits(inputs).cpu().numpy()
                     bar.update(len(batch))
         if truncated:
             warnings.warn(

@@ -1,8 +1,8 @@
 """Command-line prediction: ``cec-predict`` / ``python scripts/predict.py``.
 
-    cec-predict "Jets struck the town on Sunday." "Protesters marched on parliament."
-    cec-predict --article seeds/sample_article.txt
-    cat sentences.txt | cec-predict --format jsonl
+cec-predict "Jets struck the town on Sunday." "Protesters marched on parliament."
+cec-predict --article seeds/sample_article.txt
+cat sentences.txt | cec-predict --format jsonl
 """
 
 from __future__ import annotations
@@ -32,9 +32,16 @@ def format_table(rows: Sequence[dict[str, Any]], *, width: int = 88) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cec-predict", description="Classify news sentences or articles.")
     parser.add_argument("texts", nargs="*", help="sentences to classify (default: one per line on stdin)")
-    parser.add_argument("--checkpoint", help="checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)")
-    parser.add_argument("--article", action="append", default=[], metavar="FILE",
-                        help="classify a whole article file sentence by sentence (repeatable)")
+    parser.add_argument(
+        "--checkpoint", help="checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
+    )
+    parser.add_argument(
+        "--article",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="classify a whole article file sentence by sentence (repeatable)",
+    )
     parser.add_argument("--format", choices=("table", "jsonl", "csv"), default="table")
     parser.add_argument("--drop-none", action="store_true", help="only print sentences with an event")
     args = parser.parse_args(argv)

@@ -55,7 +55,8 @@ class ModelConfig:
     max_length: int = 128
     """Maximum number of tokens per input; longer inputs are truncated."""
     problem_type: str = "single_label"
-    """``single_label`` (softmax over labels)."""
+    """``single_label`` (softmax over labels, trained from ``data.label_column``) or ``multi_label`` (a sigmoid per
+    label, trained from ``data.labels_column``, with per-label thresholds chosen on dev)."""
     dropout: float = 0.1
     """Dropout on the classification head."""
 
@@ -73,6 +74,9 @@ class DataConfig:
     """Optional test file, evaluated once after training."""
     text_column: str = "text"
     label_column: str = "label"
+    labels_column: str = "labels"
+    """Multi-label mode: column with every label of a row (a list, or names joined by ``;``); rows without it use
+    ``label_column``."""
     dev_fraction: float = 0.1
     strict: bool = False
     """If true, any row that would be filtered (empty text, exact duplicate) is an error instead of a warning."""
@@ -95,9 +99,13 @@ class TrainingConfig:
     """If positive, overrides ``epochs`` (useful for smoke tests)."""
     seed: int = 13
     logging_steps: int = 20
+    calibrate: bool = True
+    """Fit temperature scaling (single-label) or per-label thresholds (multi-label) on dev after training."""
     eval_each_epoch: bool = True
     """Evaluate on dev after each epoch and keep the best epoch by dev macro-F1."""
     gradient_accumulation_steps: int = 1
+    group_by_length: bool = True
+    """Draw training batches of similar length (less padding, faster; batches stay shuffled)."""
     num_workers: int = 0
     device: str = "auto"
     """``auto`` (GPU if one is visible, else CPU), ``cpu`` or ``cuda``."""
@@ -114,6 +122,8 @@ class InferenceConfig:
     with ``cec-export-onnx``; CPU only)."""
     onnx_file: str = "model.int8.onnx"
     """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs (``model.onnx`` is the fp32 export)."""
+    min_confidence: float = 0.0
+    """Return the label ``uncertain`` when the top probability is below this (0 disables)."""
     sort_by_length: bool = True
     """Batch inputs of similar length together (less padding, same results, faster)."""
     progress_min_items: int = 512
@@ -168,7 +178,7 @@ class Config:
 
 _SECTIONS = {f.name: f.type for f in dataclasses.fields(Config)}
 _CHOICES = {
-    ("model", "problem_type"): ("single_label",),
+    ("model", "problem_type"): ("single_label", "multi_label"),
     ("inference", "backend"): ("torch", "onnx"),
     ("training", "device"): ("auto", "cpu", "cuda"),
     ("inference", "device"): ("auto", "cpu", "cuda"),
@@ -232,18 +242,14 @@ def _merge(cfg: Config, data: dict[str, Any], *, source: str) -> Config:
         hints = typing.get_type_hints(section_cls)
         for key, value in values.items():
             if key not in hints:
-                raise ConfigError(
-                    f"{source}: unknown key '{section}.{key}'" + _suggest(key, list(hints))
-                )
+                raise ConfigError(f"{source}: unknown key '{section}.{key}'" + _suggest(key, list(hints)))
             sections[section][key] = _coerce(value, hints[key], f"{source}: {section}.{key}")
     built = {name: _section_class(name)(**values) for name, values in sections.items()}
     return Config(**built)
 
 
 def _section_class(section: str) -> type:
-    return {"model": ModelConfig, "data": DataConfig, "training": TrainingConfig, "inference": InferenceConfig}[
-        section
-    ]
+    return {"model": ModelConfig, "data": DataConfig, "training": TrainingConfig, "inference": InferenceConfig}[section]
 
 
 def _coerce(value: Any, hint: Any, where: str) -> Any:
@@ -325,5 +331,7 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(f"training.{key}: must be in [0, 1)")
     if not 0.0 < cfg.data.dev_fraction < 1.0:
         raise ConfigError("data.dev_fraction: must be in (0, 1)")
+    if not 0.0 <= cfg.inference.min_confidence < 1.0:
+        raise ConfigError("inference.min_confidence: must be in [0, 1)")
     if cfg.inference.num_threads < 0:
         raise ConfigError("inference.num_threads: must be >= 0")

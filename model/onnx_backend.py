@@ -70,8 +70,11 @@ def export_onnx(checkpoint: str | os.PathLike[str], *, quantize: bool = True, op
             str(fp32),
             input_names=["input_ids", "attention_mask"],
             output_names=["logits"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"},
-                          "logits": {0: "batch"}},
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "logits": {0: "batch"},
+            },
             opset_version=17,
             dynamo=False,
         )
@@ -79,14 +82,18 @@ def export_onnx(checkpoint: str | os.PathLike[str], *, quantize: bool = True, op
         from onnxruntime.transformers.optimizer import optimize_model
 
         cfg = model.config
-        optimized = optimize_model(str(fp32), model_type="bert", num_heads=cfg.num_attention_heads,
-                                   hidden_size=cfg.hidden_size, opt_level=1)
+        optimized = optimize_model(
+            str(fp32), model_type="bert", num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size, opt_level=1
+        )
         optimized.save_model_to_file(str(fp32))
     if not quantize:
         return fp32
     int8 = out / INT8_FILE
     quantize_dynamic(
-        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+        str(fp32),
+        str(int8),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
     return int8

@@ -49,8 +49,13 @@ def score(pred: list[str], gold: list[str], labels: list[str]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
-                        help="fine-tuned checkpoint to score (repeatable; default: default=checkpoints/default)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="fine-tuned checkpoint to score (repeatable; default: default=checkpoints/default)",
+    )
     parser.add_argument("--shared", default=str(ROOT.parent / "shared" / "benchmarks"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks"))
     parser.add_argument("--no-embedding", action="store_true", help="skip the frozen-encoder baseline")
@@ -67,7 +72,9 @@ def main() -> int:
     systems: dict[str, object] = {}
     for spec in args.model or ["default=checkpoints/default"]:
         name, _, path = spec.partition("=")
-        systems[f"fine-tuned MiniLM ({name})"] = EventClassifier.from_pretrained(ROOT / path if not Path(path).is_absolute() else path)
+        systems[f"fine-tuned MiniLM ({name})"] = EventClassifier.from_pretrained(
+            ROOT / path if not Path(path).is_absolute() else path
+        )
     systems["keyword rules (untuned)"] = KeywordBaseline().fit(tx, ty)
     systems["TF-IDF + logistic regression"] = TfidfBaseline().fit(tx, ty, dx, dy)
     if not args.no_embedding:
@@ -89,17 +96,30 @@ def main() -> int:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "train_rows": len(tx), "dev_rows": len(dx),
-            "sets": {k: len(v[0]) for k, v in sets.items()}}
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "train_rows": len(tx),
+        "dev_rows": len(dx),
+        "sets": {k: len(v[0]) for k, v in sets.items()},
+    }
     (out / "accuracy.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")
-    lines = ["# Accuracy", "", "Produced by `python scripts/benchmark_accuracy.py` (numbers below are from its last run).",
-             f"Training data for every trained row: the seed `train` split ({len(tx)} rows); model/C selection on `dev` "
-             f"({len(dx)} rows). Real-news sets are evaluation only. Macro-F1 averages the labels present in each set.", ""]
+    lines = [
+        "# Accuracy",
+        "",
+        "Produced by `python scripts/benchmark_accuracy.py` (numbers below are from its last run).",
+        f"Training data for every trained row: the seed `train` split ({len(tx)} rows); model/C selection on `dev` "
+        f"({len(dx)} rows). Real-news sets are evaluation only. Macro-F1 averages the labels present in each set.",
+        "",
+    ]
     for set_name, (texts, gold) in sets.items():
         present = [x for x in EVENTS + ["none"] if x in set(gold)]
-        lines += [f"## {set_name} ({len(texts)} rows)", "",
-                  "| system | accuracy | macro-F1 | " + " | ".join(f"F1 {x}" for x in present) + " |",
-                  "|---|---:|---:|" + "---:|" * len(present)]
+        lines += [
+            f"## {set_name} ({len(texts)} rows)",
+            "",
+            "| system | accuracy | macro-F1 | " + " | ".join(f"F1 {x}" for x in present) + " |",
+            "|---|---:|---:|" + "---:|" * len(present),
+        ]
         for sys_name in systems:
             r = results[sys_name][set_name]
             cells = " | ".join(f"{r['per_class'][x]['f1']:.3f}" for x in present)

@@ -8,7 +8,7 @@ from pathlib import Path
 # Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-from training.corpus import build_corpus  # noqa: E402
+from training.corpus import build_corpus, update_card  # noqa: E402
 
 
 def main() -> int:
@@ -17,6 +17,8 @@ def main() -> int:
     parser.add_argument("--out", default="seeds")
     args = parser.parse_args()
     summary = build_corpus(args.parts, args.out)
+    if (Path(args.out) / "README.md").is_file():
+        update_card(args.out)
     print(json.dumps(summary, indent=2))
     return 0
 

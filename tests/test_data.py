@@ -43,9 +43,17 @@ def test_custom_column_names(tmp_path: Path):
         ("data.txt", "text,label\n", "unsupported extension"),
         ("empty.csv", "", "file is empty"),
         ("nocol.csv", "sentence,label\nA b c.,none\n", r"missing column\(s\) \['text'\]"),
-        ("labels.csv", "text,label\nA.,none\nB.,airstrikes\nC.,Rally\n", r"unknown labels 'airstrikes' at rows 3; 'Rally' at rows 4"),
+        (
+            "labels.csv",
+            "text,label\nA.,none\nB.,airstrikes\nC.,Rally\n",
+            r"unknown labels 'airstrikes' at rows 3; 'Rally' at rows 4",
+        ),
         ("numbers.jsonl", '{"text": "A.", "label": 3}\n', "not a label name"),
-        ("conflict.csv", "text,label\nJets struck.,airstrike\nJets  struck.,none\n", "conflicting labels at rows 2 and 3"),
+        (
+            "conflict.csv",
+            "text,label\nJets struck.,airstrike\nJets  struck.,none\n",
+            "conflicting labels at rows 2 and 3",
+        ),
         ("latin1.csv", "text,label\nCaf\xe9 bombed.,none\n".encode("latin-1"), "not valid UTF-8 .line 2"),
         ("broken.jsonl", '{"text": "A.", "label": "none"}\n{"text": \n', "could not be parsed"),
     ],
@@ -60,7 +68,10 @@ def test_bad_files_name_file_rows_and_problem(tmp_path: Path, name: str, content
 
 
 def test_filtered_rows_are_counted_and_reported(tmp_path: Path):
-    path = write(tmp_path / "f.csv", "text,label\nJets struck.,airstrike\n,none\n   ,none\nJets struck.,airstrike\nA rally.,rally\n")
+    path = write(
+        tmp_path / "f.csv",
+        "text,label\nJets struck.,airstrike\n,none\n   ,none\nJets struck.,airstrike\nA rally.,rally\n",
+    )
     with pytest.warns(UserWarning, match="2 dropped .empty text: rows 3, 4.; 1 dropped .exact duplicate"):
         ds, report = load_labelled_file(path, CFG)
     assert report.rows_read == 5 and report.rows_kept == len(ds) == 2
@@ -81,9 +92,13 @@ def test_clean_file_gives_no_warning(tmp_path: Path):
 
 
 def test_dev_split_is_carved_out_when_no_dev_file(tmp_path: Path):
-    rows = [{"text": f"Sentence number {i} about {label}.", "label": label} for label in CFG.model.labels for i in range(20)]
+    rows = [
+        {"text": f"Sentence number {i} about {label}.", "label": label} for label in CFG.model.labels for i in range(20)
+    ]
     path = write_jsonl(tmp_path / "t.jsonl", rows)
-    cfg = load_config(None, {"data.train_file": str(path), "data.dev_file": None, "data.test_file": None, "data.dev_fraction": 0.2})
+    cfg = load_config(
+        None, {"data.train_file": str(path), "data.dev_file": None, "data.test_file": None, "data.dev_fraction": 0.2}
+    )
     a, _ = load_splits(cfg)
     b, _ = load_splits(cfg)
     assert len(a["dev"]) == 20 and len(a["train"]) == 80

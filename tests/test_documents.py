@@ -20,7 +20,12 @@ CASES = {
     ),
     "headline_and_byline": (
         "Rebels seize border town\n\nBy Jane Doe\n\nKABUL (Wire) - Fighters took the town. Officials confirmed it.",
-        ["Rebels seize border town", "By Jane Doe", "KABUL (Wire) - Fighters took the town.", "Officials confirmed it."],
+        [
+            "Rebels seize border town",
+            "By Jane Doe",
+            "KABUL (Wire) - Fighters took the town.",
+            "Officials confirmed it.",
+        ],
     ),
     "hard_wrap": (
         "Government forces retook the town after a week of\nheavy fighting, the ministry said.",

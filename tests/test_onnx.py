@@ -29,9 +29,13 @@ def test_export_writes_fp32_and_int8(exported: Path):
 
 def test_fp32_onnx_matches_torch(exported: Path):
     torch_clf = EventClassifier.from_pretrained(exported)
-    onnx_clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx", "inference.onnx_file=model.onnx"])
+    onnx_clf = EventClassifier.from_pretrained(
+        exported, overrides=["inference.backend=onnx", "inference.onnx_file=model.onnx"]
+    )
     assert onnx_clf.backend == "onnx" and onnx_clf.model is None
-    np.testing.assert_allclose(onnx_clf.predict_proba(SENTENCES, batch_size=5), torch_clf.predict_proba(SENTENCES), atol=1e-4)
+    np.testing.assert_allclose(
+        onnx_clf.predict_proba(SENTENCES, batch_size=5), torch_clf.predict_proba(SENTENCES), atol=1e-4
+    )
 
 
 def test_int8_backend_runs_the_same_predict(exported: Path):

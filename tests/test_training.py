@@ -66,8 +66,16 @@ def test_cli_train_evaluate_predict(tiny_config, tmp_path: Path, capsys: pytest.
     assert "dev: macro-F1" in capsys.readouterr().out
     assert yaml.safe_load((out / "training_config.yaml").read_text())["training"]["max_steps"] == 1
 
-    assert evaluate_main(["--checkpoint", str(out), "--data", tiny_config.data.dev_file, "--out", str(tmp_path / "ev")]) == 0
-    assert {p.name for p in (tmp_path / "ev").iterdir()} == {"metrics.json", "confusion_matrix.png", "report.md"}
+    assert (
+        evaluate_main(["--checkpoint", str(out), "--data", tiny_config.data.dev_file, "--out", str(tmp_path / "ev")])
+        == 0
+    )
+    assert {p.name for p in (tmp_path / "ev").iterdir()} == {
+        "metrics.json",
+        "confusion_matrix.png",
+        "reliability.png",
+        "report.md",
+    }
 
     capsys.readouterr()
     assert predict_main(["--checkpoint", str(out), "--format", "jsonl", "Jets struck.", "Crowds marched."]) == 0

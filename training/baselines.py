@@ -33,24 +33,67 @@ class KeywordBaseline:
 
     name = "keyword rules"
     _RULES = (
-        ("airstrike", _rx(
-            r"air ?-?strikes?", r"air ?-?raids?", r"war ?planes?", r"fighter jets?", r"bombers?",
-            r"drone strikes?", r"drones? (?:hit|struck|attacked|bombed)", r"helicopter gunships?", r"gunships?",
-            r"barrel bombs?", r"aerial (?:bombardment|bombing|attacks?)", r"air force (?:bombed|struck|hit)",
-            r"jets (?:bombed|struck|hit|pounded)",
-        )),
-        ("territorial_gain", _rx(
-            r"(?:took|taken|seized|gained|regained|retook|wrested) control", r"recaptured?", r"retook", r"retaken",
-            r"captured?", r"seized? (?:the )?(?:town|city|village|base|district|airport|province|area)",
-            r"overran", r"overrun", r"fell to", r"liberated?", r"took over",
-        )),
-        ("rally", _rx(
-            r"rall(?:y|ies|ied)", r"protests?", r"protesters?", r"protested", r"demonstrations?", r"demonstrators?",
-            r"marched", r"marchers", r"sit-ins?", r"vigils?", r"took to the streets",
-        )),
-        ("diplomatic_visit", _rx(
-            r"visit(?:ed|s|ing)?", r"arrived in", r"landed in", r"state visit", r"official visit", r"trip to",
-        )),
+        (
+            "airstrike",
+            _rx(
+                r"air ?-?strikes?",
+                r"air ?-?raids?",
+                r"war ?planes?",
+                r"fighter jets?",
+                r"bombers?",
+                r"drone strikes?",
+                r"drones? (?:hit|struck|attacked|bombed)",
+                r"helicopter gunships?",
+                r"gunships?",
+                r"barrel bombs?",
+                r"aerial (?:bombardment|bombing|attacks?)",
+                r"air force (?:bombed|struck|hit)",
+                r"jets (?:bombed|struck|hit|pounded)",
+            ),
+        ),
+        (
+            "territorial_gain",
+            _rx(
+                r"(?:took|taken|seized|gained|regained|retook|wrested) control",
+                r"recaptured?",
+                r"retook",
+                r"retaken",
+                r"captured?",
+                r"seized? (?:the )?(?:town|city|village|base|district|airport|province|area)",
+                r"overran",
+                r"overrun",
+                r"fell to",
+                r"liberated?",
+                r"took over",
+            ),
+        ),
+        (
+            "rally",
+            _rx(
+                r"rall(?:y|ies|ied)",
+                r"protests?",
+                r"protesters?",
+                r"protested",
+                r"demonstrations?",
+                r"demonstrators?",
+                r"marched",
+                r"marchers",
+                r"sit-ins?",
+                r"vigils?",
+                r"took to the streets",
+            ),
+        ),
+        (
+            "diplomatic_visit",
+            _rx(
+                r"visit(?:ed|s|ing)?",
+                r"arrived in",
+                r"landed in",
+                r"state visit",
+                r"official visit",
+                r"trip to",
+            ),
+        ),
     )
 
     def __init__(self, none_label: str = "none") -> None:
@@ -142,8 +185,9 @@ class EmbeddingBaseline(_DevTunedLogReg):
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=128,
-                                     return_tensors="pt")
+                enc = self.tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True, max_length=128, return_tensors="pt"
+                )
                 hidden = self.encoder(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).float()
                 pooled = (hidden * mask).sum(1) / mask.sum(1)

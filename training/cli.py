@@ -35,9 +35,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return _fail("cec-train", exc)
     for split in ("dev", "test"):
         if split in result.metrics:
-            print(f"{split}: macro-F1 {result.metrics[split]['macro_f1']:.3f}  "
-                  f"accuracy {result.metrics[split]['accuracy']:.3f}  "
-                  f"(report: {result.checkpoint / 'evaluation' / split / 'report.md'})")
+            print(
+                f"{split}: macro-F1 {result.metrics[split]['macro_f1']:.3f}  "
+                f"accuracy {result.metrics[split]['accuracy']:.3f}  "
+                f"(report: {result.checkpoint / 'evaluation' / split / 'report.md'})"
+            )
     return 0
 
 
@@ -67,7 +69,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     gold = [classifier.labels[i] for i in dataset["label"]]
     result = evaluate_classifier(classifier, dataset["text"], gold, out_dir=out, title=Path(args.data).name)
     print((out / "report.md").read_text(encoding="utf-8"))
-    print(f"written: {out / 'metrics.json'}, {out / 'confusion_matrix.png'}, {out / 'report.md'}")
+    print(f"written: {out}/ (metrics.json, confusion_matrix.png, reliability.png, report.md)")
     return 0 if result["num_examples"] else 1
 
 

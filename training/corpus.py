@@ -28,8 +28,19 @@ __all__ = [
 ]
 
 STYLES = (
-    "headline", "wire", "long", "passive", "quote", "attribution", "numbers", "liveblog", "report", "caption",
-    "local", "analysis", "social",
+    "headline",
+    "wire",
+    "long",
+    "passive",
+    "quote",
+    "attribution",
+    "numbers",
+    "liveblog",
+    "report",
+    "caption",
+    "local",
+    "analysis",
+    "social",
 )
 SPLIT_SHARES = {"train": 0.8, "dev": 0.1, "test": 0.1}
 NEAR_DUPLICATE = 0.8
@@ -202,3 +213,53 @@ def build_corpus(
     summary["splits"] = {s: collections.Counter(r["label"] for r in kept2 if r["split"] == s) for s in SPLIT_SHARES}
     summary["starter"] = len(starter)
     return summary
+
+
+STATS_START, STATS_END = "<!-- stats:start -->", "<!-- stats:end -->"
+
+
+def corpus_stats_markdown(seeds_dir: str | Path) -> str:
+    """Tables of the corpus by label and split, region, style and hard negatives (for the dataset card)."""
+    seeds_dir = Path(seeds_dir)
+    rows = [r for split in SPLIT_SHARES for r in read_jsonl(seeds_dir / f"{split}.jsonl")]
+    labels = list(DEFAULT_LABELS)
+    lines = [
+        f"{len(rows)} sentences; {sum(r['hard_negative'] for r in rows)} hard negatives; "
+        f"{sum(len(r['labels']) > 1 for r in rows)} sentences with two events.",
+        "",
+        "| label | " + " | ".join(SPLIT_SHARES) + " | total | of which multi-event |",
+        "|---|" + "---:|" * (len(SPLIT_SHARES) + 2),
+    ]
+    for label in labels:
+        per = collections.Counter(r["split"] for r in rows if r["label"] == label)
+        multi = sum(len(r["labels"]) > 1 for r in rows if r["label"] == label)
+        lines.append(
+            f"| {label} | " + " | ".join(str(per[s]) for s in SPLIT_SHARES) + f" | {sum(per.values())} | {multi} |"
+        )
+    hard = collections.Counter()
+    for r in rows:
+        if r["hard_negative"]:
+            hard["hard negative"] += 1
+    by_region = collections.Counter(r["region"].split("/")[0].split(" (")[0].strip() for r in rows)
+    lines += ["", f"**Regions** ({len(by_region)} countries or conflicts, by the first name of the region tag):", ""]
+    lines.append(", ".join(f"{name} {n}" for name, n in sorted(by_region.items(), key=lambda kv: (-kv[1], kv[0]))))
+    by_style = collections.Counter(r["style"] for r in rows)
+    lines += [
+        "",
+        "**Styles:**",
+        "",
+        "| style | rows | " + " | ".join(labels) + " |",
+        "|---|---:|" + "---:|" * len(labels),
+    ]
+    for style, n in by_style.most_common():
+        per = collections.Counter(r["label"] for r in rows if r["style"] == style)
+        lines.append(f"| {style} | {n} | " + " | ".join(str(per[x]) for x in labels) + " |")
+    return "\n".join(lines)
+
+
+def update_card(seeds_dir: str | Path) -> None:
+    """Rewrite the generated part of ``seeds/README.md`` between the stats markers."""
+    card = Path(seeds_dir) / "README.md"
+    text = card.read_text(encoding="utf-8")
+    start, end = text.index(STATS_START) + len(STATS_START), text.index(STATS_END)
+    card.write_text(text[:start] + "\n" + corpus_stats_markdown(seeds_dir) + "\n" + text[end:], encoding="utf-8")

@@ -164,12 +164,19 @@ def load_labelled_file(
         raise DataError(f"{path}: no usable rows left ({report.summary()})")
 
     label_ids = [allowed[raw_labels[i].strip()] for i in keep]
+    label_sets = _label_sets(ds, keep, label_ids, config, path, offset)
     out = datasets.Dataset.from_dict(
-        {"text": [texts[i] for i in keep], "label": label_ids, "row": [i + offset for i in keep]},
+        {
+            "text": [texts[i] for i in keep],
+            "label": label_ids,
+            "label_set": label_sets,
+            "row": [i + offset for i in keep],
+        },
         features=datasets.Features(
             {
                 "text": datasets.Value("string"),
                 "label": datasets.ClassLabel(names=list(config.model.labels)),
+                "label_set": datasets.Sequence(datasets.Value("int64")),
                 "row": datasets.Value("int64"),
             }
         ),
@@ -178,6 +185,38 @@ def load_labelled_file(
     counts = collections.Counter(out["label"])
     report.label_counts = {name: counts.get(i, 0) for i, name in enumerate(config.model.labels)}
     return out, report
+
+
+def _label_sets(
+    ds: datasets.Dataset, keep: list[int], label_ids: list[int], config: Config, path: Path, offset: int
+) -> list[list[int]]:
+    """Every label of each kept row (main label first), from ``data.labels_column`` when the file has it.
+
+    A list (JSONL) or names joined by ``;`` (CSV) are accepted; the none label never mixes with event labels."""
+    column = config.data.labels_column
+    allowed = config.label2id
+    none = allowed[config.model.none_label]
+    if column not in ds.column_names:
+        return [[i] for i in label_ids]
+    values = ds[column]
+    out, bad = [], []
+    for i, main in zip(keep, label_ids):
+        raw = values[i]
+        names = raw if isinstance(raw, list) else [x for x in (raw or "").split(";")]
+        names = [str(x).strip() for x in names if str(x).strip()]
+        unknown = [x for x in names if x not in allowed]
+        if unknown:
+            bad.append(f"row {i + offset}: {unknown}")
+            continue
+        ids = [main] + [allowed[x] for x in names if allowed[x] != main]
+        if main != none:
+            ids = [x for x in ids if x != none]
+        else:
+            ids = [none]
+        out.append(list(dict.fromkeys(ids)))
+    if bad:
+        raise DataError(f"{path}: unknown labels in column '{column}': {'; '.join(bad[:_MAX_LISTED])}")
+    return out
 
 
 def load_splits(config: Config) -> tuple[datasets.DatasetDict, list[DataReport]]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from model.classifier import EventClassifier
 from model.offline import enable_offline_mode
+from training.calibration import expected_calibration_error, plot_reliability
 
 enable_offline_mode()
 
@@ -50,14 +51,18 @@ def evaluate_classifier(
     texts: Sequence[str],
     gold: Sequence[str],
     *,
+    gold_sets: Sequence[Sequence[str]] | None = None,
     out_dir: str | Path | None = None,
     title: str = "evaluation",
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Predict ``texts`` with ``classifier`` and score against ``gold`` label names.
+    """Predict ``texts`` with ``classifier`` and score against ``gold`` label names (the main label of each text).
 
-    Gold labels the classifier does not know raise ``ValueError``. With ``out_dir`` the metrics, the confusion
-    matrix plot and a markdown report are written there.
+    Single-label models also get the expected calibration error of their probabilities before (``ece_raw``)
+    and after (``ece``) the checkpoint's temperature scaling. With ``gold_sets`` (every label of each text),
+    multi-label metrics over label sets are added under ``multi_label``. Abstention (``min_confidence``) is not
+    applied: every text is scored on its best label. Gold labels the classifier does not know raise
+    ``ValueError``. With ``out_dir`` the metrics, the plots and a markdown report are written there.
     """
     labels = classifier.labels
     unknown = sorted(set(gold) - set(labels))
@@ -65,14 +70,54 @@ def evaluate_classifier(
         raise ValueError(f"gold labels {unknown} are not labels of this model ({labels})")
     if len(texts) != len(gold):
         raise ValueError(f"{len(texts)} texts but {len(gold)} gold labels")
-    probs = classifier.predict_proba(list(texts), progress=progress)
-    predicted = probs.argmax(axis=1)
     ids = {name: i for i, name in enumerate(labels)}
-    result = compute_metrics(predicted, [ids[g] for g in gold], labels)
-    result["mean_confidence"] = float(np.mean(probs.max(axis=1))) if len(probs) else 0.0
+    gold_ids = [ids[g] for g in gold]
+    logits = classifier.predict_logits(list(texts), progress=progress)
+    probs = classifier.probabilities_from_logits(logits)
+    decisions = [classifier.decide(row, abstain=False) for row in probs]
+    predicted = [ids[d.label] for d in decisions]
+    result = compute_metrics(predicted, gold_ids, labels)
+    result["mean_confidence"] = float(np.mean([d.score for d in decisions])) if decisions else 0.0
+    curves = {}
+    if not classifier.multi_label:
+        raw = classifier.probabilities_from_logits(logits, temperature=1.0)
+        result["ece_raw"] = expected_calibration_error(raw, gold_ids)
+        result["ece"] = expected_calibration_error(probs, gold_ids)
+        result["temperature"] = classifier.calibration.temperature
+        curves = {
+            "raw (T=1)": (raw, gold_ids),
+            f"temperature-scaled (T={classifier.calibration.temperature:.2f})": (probs, gold_ids),
+        }
+    if gold_sets is not None:
+        result["multi_label"] = set_metrics(
+            [d.labels for d in decisions], gold_sets, labels, classifier.config.model.none_label
+        )
     if out_dir is not None:
         write_report(result, labels, out_dir, title=title)
+        if curves:
+            plot_reliability(curves, Path(out_dir) / "reliability.png", title=f"{title}: reliability")
     return result
+
+
+def set_metrics(
+    predicted: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], labels: Sequence[str], none_label: str
+) -> dict[str, Any]:
+    """Per-label F1 over label sets (a text counts for every label it carries), macro over event labels present,
+    and the share of texts whose whole label set is right."""
+    per = {}
+    for name in labels:
+        if name == none_label:
+            continue
+        p = np.array([name in x for x in predicted])
+        g = np.array([name in x for x in gold])
+        tp = int((p & g).sum())
+        per[name] = {"f1": 2 * tp / (p.sum() + g.sum()) if (p.sum() + g.sum()) else 0.0, "support": int(g.sum())}
+    present = [n for n, v in per.items() if v["support"]]
+    return {
+        "per_class": per,
+        "macro_f1_events": float(np.mean([per[n]["f1"] for n in present])) if present else 0.0,
+        "exact_set_accuracy": float(np.mean([set(a) == set(b) for a, b in zip(predicted, gold)])) if gold else 0.0,
+    }
 
 
 def write_report(result: dict[str, Any], labels: Sequence[str], out_dir: str | Path, *, title: str) -> Path:
@@ -98,6 +143,20 @@ def markdown_report(result: dict[str, Any], labels: Sequence[str], *, title: str
     for name in labels:
         c = result["per_class"][name]
         lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
+    if "ece" in result:
+        lines += [
+            "",
+            f"Calibration: expected calibration error {result['ece_raw']:.3f} before and "
+            f"**{result['ece']:.3f}** after temperature scaling (T = {result['temperature']:.2f}, fitted on dev); "
+            "reliability diagram: `reliability.png`.",
+        ]
+    if "multi_label" in result:
+        ml = result["multi_label"]
+        lines += [
+            "",
+            f"Multi-label (label sets): macro-F1 over events {ml['macro_f1_events']:.3f}, "
+            f"exact set accuracy {ml['exact_set_accuracy']:.3f}.",
+        ]
     lines += ["", "Confusion matrix (rows: gold, columns: predicted): `confusion_matrix.png`", ""]
     lines.append("| gold \\ predicted | " + " | ".join(labels) + " |")
     lines.append("|---|" + "---:|" * len(labels))
@@ -125,8 +184,15 @@ def plot_confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]
     ax.set_title(title)
     for i in range(len(labels)):
         for j in range(len(labels)):
-            ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center",
-                    color="white" if share[i, j] > 0.5 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                f"{int(counts[i, j])}",
+                ha="center",
+                va="center",
+                color="white" if share[i, j] > 0.5 else "black",
+                fontsize=9,
+            )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

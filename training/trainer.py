@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from model.classifier import EventClassifier
+from model.classifier import Calibration, EventClassifier
 from model.config import Config
 from model.offline import enable_offline_mode
+from training.calibration import choose_thresholds, fit_temperature
 from training.data import load_splits
-from training.evaluation import compute_metrics, evaluate_classifier, write_report
+from training.evaluation import compute_metrics, evaluate_classifier, set_metrics
 
 enable_offline_mode()
 
@@ -66,9 +68,23 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
         greater_is_better=True,
         use_cpu=t.device == "cpu",
         dataloader_num_workers=t.num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        train_sampling_strategy="group_by_length" if t.group_by_length else "random",
         report_to="none",
         disable_tqdm=False,
     )
+
+
+def calibrate(classifier: EventClassifier, dev: Any, config: Config) -> Calibration:
+    """Fit the temperature (single-label) or the per-label thresholds (multi-label) on the dev split."""
+    logits = classifier.predict_logits(dev["text"], progress=False)
+    where = config.data.dev_file or f"{config.data.dev_fraction:.0%} of {config.data.train_file}"
+    if config.model.problem_type == "multi_label":
+        probs = classifier.probabilities_from_logits(logits, temperature=1.0)
+        thresholds = choose_thresholds(probs, dev["label_set"], config.model.labels, config.model.none_label)
+        return Calibration(temperature=1.0, thresholds=thresholds, fitted_on=where)
+    temperature = fit_temperature(logits, dev["label"])
+    return Calibration(temperature=temperature, fitted_on=where)
 
 
 def train(config: Config, *, verbose: bool = True) -> TrainResult:
@@ -87,13 +103,27 @@ def train(config: Config, *, verbose: bool = True) -> TrainResult:
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
         return tokenizer(batch["text"], truncation=True, max_length=config.model.max_length)
 
-    columns = ["text", "row"]
-    tokenized = {name: ds.map(tokenize, batched=True, remove_columns=columns) for name, ds in splits.items()}
     label_names = config.model.labels
+    multi = config.model.problem_type == "multi_label"
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        out = tokenize(batch)
+        if multi:  # multi-hot float targets for BCE-with-logits
+            out["labels"] = [[float(j in s) for j in range(len(label_names))] for s in batch["label_set"]]
+        return out
+
+    drop = ["text", "row", "label_set"] + (["label"] if multi else [])
+    tokenized = {name: ds.map(encode, batched=True, remove_columns=drop) for name, ds in splits.items()}
 
     def trainer_metrics(eval_pred: Any) -> dict[str, float]:
         logits, refs = eval_pred
-        result = compute_metrics(np.asarray(logits).argmax(-1), refs, label_names)
+        logits = np.asarray(logits)
+        if multi:
+            predicted = [[label_names[j] for j in np.flatnonzero(row > 0)] for row in logits]
+            gold = [[label_names[j] for j in np.flatnonzero(row > 0.5)] for row in np.asarray(refs)]
+            result = set_metrics(predicted, gold, label_names, config.model.none_label)
+            return {"macro_f1": result["macro_f1_events"], "accuracy": result["exact_set_accuracy"]}
+        result = compute_metrics(logits.argmax(-1), refs, label_names)
         return {"macro_f1": result["macro_f1"], "accuracy": result["accuracy"]}
 
     output_dir = Path(config.training.output_dir)
@@ -135,17 +165,25 @@ def train(config: Config, *, verbose: bool = True) -> TrainResult:
         "data": [r.__dict__ for r in reports],
     }
     if trainer.is_world_process_zero():
-        evaluations = {}
+        if config.training.calibrate and "dev" in splits:
+            classifier.calibration = calibrate(classifier, splits["dev"], config)
+            metrics["calibration"] = classifier.calibration.to_dict()
+            log(f"[calibrate] {classifier.calibration.to_dict()}")
+        output_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.eval-", dir=output_dir.parent))
         for name in ("dev", "test"):
             if name in splits:
                 ds = splits[name]
                 gold = [label_names[i] for i in ds["label"]]
-                evaluations[name] = evaluate_classifier(classifier, ds["text"], gold, title=f"{name} split")
-                metrics[name] = evaluations[name]
-                log(f"[eval] {name}: macro-F1 {metrics[name]['macro_f1']:.3f}, accuracy {metrics[name]['accuracy']:.3f}")
+                sets = [[label_names[i] for i in s] for s in ds["label_set"]]
+                metrics[name] = evaluate_classifier(
+                    classifier, ds["text"], gold, gold_sets=sets, title=f"{name} split", out_dir=staging / name
+                )
+                log(
+                    f"[eval] {name}: macro-F1 {metrics[name]['macro_f1']:.3f}, accuracy {metrics[name]['accuracy']:.3f}"
+                )
         classifier.save_pretrained(output_dir, metrics=metrics)
-        for name, result in evaluations.items():
-            write_report(result, label_names, output_dir / "evaluation" / name, title=f"{name} split")
+        staging.rename(output_dir / "evaluation")
         shutil.rmtree(run_dir, ignore_errors=True)
         log(f"[save] checkpoint written to {output_dir} ({seconds:.0f} s of training)")
     trainer.accelerator.wait_for_everyone()

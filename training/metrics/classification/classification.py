@@ -30,9 +30,7 @@ class Classification(evaluate.Metric):
             description=_DESCRIPTION,
             citation="",
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}
-            ),
+            features=datasets.Features({"predictions": datasets.Value("int64"), "references": datasets.Value("int64")}),
         )
 
     def _compute(self, predictions, references, label_names=None, average_over="present"):
@@ -41,9 +39,7 @@ class Classification(evaluate.Metric):
         all_ids = list(range(len(label_names)))
         present = sorted(set(references))
         averaged = present if average_over == "present" else all_ids
-        p, r, f, s = precision_recall_fscore_support(
-            references, predictions, labels=all_ids, zero_division=0
-        )
+        p, r, f, s = precision_recall_fscore_support(references, predictions, labels=all_ids, zero_division=0)
         per_class = {
             label_names[i]: {
                 "precision": float(p[i]),
