@@ -108,3 +108,53 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     path = export_onnx(args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize)
     print(f"written: {path} ({path.stat().st_size / 1e6:.1f} MB); use it with inference.backend=onnx")
     return 0
+
+
+def extract_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-extract SOURCE``: events of every sentence of a file, a folder of .txt articles, or stdin (``-``)."""
+    parser = argparse.ArgumentParser(prog="cec-extract", description=extract_main.__doc__)
+    parser.add_argument("source", help="an article file, a folder of articles (searched recursively), or - for stdin")
+    parser.add_argument(
+        "--checkpoint", help="checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
+    )
+    parser.add_argument("--pattern", default="*.txt", help="file pattern inside a folder (default: *.txt)")
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("--output", "-o", help="output file (default: standard output)")
+    parser.add_argument("--drop-none", action="store_true", help="only sentences that report an event")
+    parser.add_argument("--codes", action="store_true", help="add ACLED/CAMEO/PLOVER codes (JSONL only)")
+    args = parser.parse_args(argv)
+
+    from model.classifier import CheckpointError
+    from model.inference import iter_documents, load, stream_events
+
+    try:
+        classifier = load(args.checkpoint)
+    except (CheckpointError, OSError) as exc:
+        parser.exit(2, f"cec-extract: {exc}\n")
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    rows = stream_events(
+        iter_documents(args.source, pattern=args.pattern),
+        classifier,
+        keep_none=not args.drop_none,
+        with_codes=args.codes and args.format == "jsonl",
+        progress=out is not sys.stdout or not sys.stdout.isatty(),
+    )
+    try:
+        if args.format == "jsonl":
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        else:
+            fields = ["document", "sentence_index", "start", "end", "sentence", "label", "score", "labels"]
+            writer = csv.DictWriter(out, fieldnames=fields + [f"p_{x}" for x in classifier.labels])
+            writer.writeheader()
+            for row in rows:
+                flat = {k: row[k] for k in fields}
+                flat["labels"] = ";".join(row["labels"])
+                flat.update({f"p_{k}": round(v, 5) for k, v in row["probabilities"].items()})
+                writer.writerow(flat)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.exit(2, f"cec-extract: {exc}\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from model.classifier import CheckpointError, EventClassifier, Prediction
-from model.documents import split_sentences
+from tqdm.auto import tqdm
 
-__all__ = ["DEFAULT_CHECKPOINT_ENV", "default_checkpoint", "extract_events", "load", "predict"]
+from model.classifier import CheckpointError, EventClassifier, Prediction
+from model.documents import Sentence, split_sentences
+
+__all__ = [
+    "DEFAULT_CHECKPOINT_ENV",
+    "default_checkpoint",
+    "extract_events",
+    "iter_documents",
+    "load",
+    "predict",
+    "stream_events",
+]
 
 DEFAULT_CHECKPOINT_ENV = "EVENT_CLASSIFIER_MODEL"
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +75,7 @@ def extract_events(
     model: str | os.PathLike[str] | EventClassifier | None = None,
     *,
     keep_none: bool = True,
+    with_codes: bool = False,
 ) -> list[dict[str, Any]]:
     """Split an article into sentences and classify each one.
 
@@ -75,10 +86,76 @@ def extract_events(
     sentences = split_sentences(article)
     if not sentences:
         return []
-    predictions = classifier.predict([s.text for s in sentences])
+    predictions = classifier.predict([s.text for s in sentences], with_codes=with_codes)
     rows = []
     for sentence, prediction in zip(sentences, predictions):
         if not keep_none and prediction.label == classifier.config.model.none_label:
             continue
         rows.append({"sentence": sentence.text, "start": sentence.start, "end": sentence.end, **prediction.to_dict()})
     return rows
+
+
+def iter_documents(source: str | os.PathLike[str], *, pattern: str = "*.txt") -> Iterator[tuple[str, str]]:
+    """Yield ``(document_id, text)`` from a file, a folder (recursively, files matching ``pattern``, sorted) or
+    ``"-"`` (standard input, one document). Files are read one at a time."""
+    import sys
+
+    if str(source) == "-":
+        yield "<stdin>", sys.stdin.read()
+        return
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob(pattern) if p.is_file())
+    elif path.is_file():
+        files = [path]
+    else:
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    for file in files:
+        try:
+            yield str(file), file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{file}: not valid UTF-8 ({exc})") from None
+
+
+def stream_events(
+    documents: Iterable[tuple[str, str]],
+    model: str | os.PathLike[str] | EventClassifier | None = None,
+    *,
+    keep_none: bool = True,
+    with_codes: bool = False,
+    buffer_sentences: int = 2048,
+    progress: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Classify the sentences of many documents, streaming: sentences are buffered across documents up to
+    ``buffer_sentences`` and classified together, so memory stays flat for any number of documents.
+
+    Yields one dict per sentence, in document and sentence order: ``document``, ``sentence_index``, ``sentence``,
+    ``start``, ``end`` and the prediction fields.
+    """
+    classifier = load(model)
+    none = classifier.config.model.none_label
+    pending: list[tuple[str, int, Sentence]] = []
+
+    def flush() -> Iterator[dict[str, Any]]:
+        predictions = classifier.predict([s.text for _, _, s in pending], progress=False, with_codes=with_codes)
+        for (doc, index, sentence), prediction in zip(pending, predictions):
+            if keep_none or prediction.label != none:
+                yield {
+                    "document": doc,
+                    "sentence_index": index,
+                    "sentence": sentence.text,
+                    "start": sentence.start,
+                    "end": sentence.end,
+                    **prediction.to_dict(),
+                }
+        bar.update(len(pending))
+        pending.clear()
+
+    with tqdm(desc="sentences", unit="sent", disable=not progress) as bar:
+        for doc, text in documents:
+            for index, sentence in enumerate(split_sentences(text)):
+                pending.append((doc, index, sentence))
+            if len(pending) >= buffer_sentences:
+                yield from flush()
+        if pending:
+            yield from flush()

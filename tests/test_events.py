@@ -145,3 +145,37 @@ def test_min_confidence_abstains_and_codes_on_request(trained_tiny: Path):
     p = clf.predict("Jets struck the town.", with_codes=True)
     assert p.codes == {p.label: codes_for(p.label)}
     assert "codes" in p.to_dict() and "codes" not in clf.predict("Jets struck the town.").to_dict()
+
+
+def test_stream_events_over_a_folder_and_cli(trained_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from model.cli import extract_main
+    from model.inference import iter_documents, stream_events
+
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    docs = {
+        folder
+        / "a.txt": "Rebels seize border town\n\nKABUL - Gen. Ali said the U.S. envoy arrived. Jets struck the town.",
+        folder / "sub" / "b.txt": "Thousands marched in Minsk. Police made arrests.",
+    }
+    for path, text in docs.items():
+        path.write_text(text, encoding="utf-8")
+    (folder / "notes.md").write_text("ignored")
+    rows = list(stream_events(iter_documents(folder), trained_tiny, buffer_sentences=2, progress=False))
+    assert [(Path(r["document"]).name, r["sentence_index"]) for r in rows] == [
+        ("a.txt", 0),
+        ("a.txt", 1),
+        ("a.txt", 2),
+        ("b.txt", 0),
+        ("b.txt", 1),
+    ]
+    for r in rows:
+        assert docs[Path(r["document"])][r["start"] : r["end"]] == r["sentence"]
+    assert extract_main([str(folder), "--checkpoint", str(trained_tiny), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("document,sentence_index,start,end,sentence,label") and len(lines) == 6
+    out = tmp_path / "events.jsonl"
+    assert extract_main([str(folder / "a.txt"), "--checkpoint", str(trained_tiny), "-o", str(out), "--codes"]) == 0
+    assert [json.loads(x)["sentence_index"] for x in out.read_text().splitlines()] == [0, 1, 2]
+    with pytest.raises(FileNotFoundError):
+        list(iter_documents(tmp_path / "missing"))
