@@ -33,7 +33,8 @@ def real_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "data.dev_file": str(ROOT / "seeds" / "dev.jsonl"),
             "data.test_file": None,
             "training.output_dir": str(out),
-            "training.epochs": 3,
+            "training.epochs": 5,
+            "training.batch_size": 16,
             "training.learning_rate": 1e-4,
             "training.eval_each_epoch": False,
             "training.device": "cpu",
@@ -66,3 +67,15 @@ def test_sample_article_events(real_checkpoint: Path):
     assert all(article[r["start"] : r["end"]] == r["sentence"] for r in rows)
     found = {r["label"] for r in rows}
     assert {"territorial_gain", "airstrike", "rally", "diplomatic_visit", "none"} <= found
+
+
+def test_int8_onnx_agrees_with_torch_on_labels(real_checkpoint: Path):
+    from model import split_sentences
+    from model.onnx_backend import export_onnx
+
+    export_onnx(real_checkpoint)
+    article = (ROOT / "seeds" / "sample_article.txt").read_text(encoding="utf-8")
+    fixed = list(CLEAR_CASES) + [s.text for s in split_sentences(article)]
+    torch_labels = [p.label for p in EventClassifier.from_pretrained(real_checkpoint).predict(fixed)]
+    fast = EventClassifier.from_pretrained(real_checkpoint, overrides=["inference.backend=onnx"])
+    assert [p.label for p in fast.predict(fixed)] == torch_labels
