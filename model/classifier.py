@@ -185,6 +185,14 @@ class EventClassifier:
             hf_config = json.loads(config_json.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{config_json}: unreadable ({exc})") from None
+        if "auto_map" in hf_config:
+            raise CheckpointError(f"{config_json}: asks for custom code (auto_map); remote code is never run")
+        architectures = hf_config.get("architectures") or []
+        if not any(str(a).endswith("ForSequenceClassification") for a in architectures):
+            raise CheckpointError(
+                f"{config_json}: architecture {architectures or hf_config.get('model_type')} is not a sequence "
+                "classifier; this is a base encoder or another kind of model, not a trained event classifier"
+            )
         id2label = {int(k): v for k, v in (hf_config.get("id2label") or {}).items()}
         checkpoint_labels = [id2label[i] for i in sorted(id2label)]
         config = _read_checkpoint_config(root, checkpoint_labels)

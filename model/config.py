@@ -99,6 +99,11 @@ class TrainingConfig:
     """If positive, overrides ``epochs`` (useful for smoke tests)."""
     seed: int = 13
     logging_steps: int = 20
+    save_steps: int = 0
+    """If positive, save a resumable training state (and evaluate on dev) every this many steps instead of once
+    per epoch."""
+    resume: bool = False
+    """Resume from the last saved training state in ``<output_dir's folder>/.<name>.trainer`` (``--resume``)."""
     calibrate: bool = True
     """Fit temperature scaling (single-label) or per-label thresholds (multi-label) on dev after training."""
     eval_each_epoch: bool = True
@@ -333,5 +338,7 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("data.dev_fraction: must be in (0, 1)")
     if not 0.0 <= cfg.inference.min_confidence < 1.0:
         raise ConfigError("inference.min_confidence: must be in [0, 1)")
+    if cfg.training.save_steps < 0:
+        raise ConfigError("training.save_steps: must be >= 0")
     if cfg.inference.num_threads < 0:
         raise ConfigError("inference.num_threads: must be >= 0")

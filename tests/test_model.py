@@ -149,7 +149,19 @@ def test_refuses_pickle_weights(trained_tiny: Path, tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    "broken", ["missing_dir", "no_config", "no_weights", "bad_json", "label_mismatch", "corrupt_weights"]
+    "broken",
+    [
+        "missing_dir",
+        "no_config",
+        "no_weights",
+        "bad_json",
+        "label_mismatch",
+        "corrupt_weights",
+        "remote_code",
+        "base_encoder",
+        "bad_calibration",
+        "bad_training_config",
+    ],
 )
 def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, broken: str):
     ckpt = tmp_path / "missing" if broken == "missing_dir" else _copy(trained_tiny, tmp_path / broken)
@@ -159,7 +171,11 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         "no_weights": "model.safetensors: missing",
         "bad_json": "config.json: unreadable",
         "label_mismatch": "disagrees",
-        "corrupt_weights": "could not load",
+        "corrupt_weights": "model.safetensors: could not load",
+        "remote_code": "config.json: asks for custom code",
+        "base_encoder": "config.json: architecture .*not a sequence",
+        "bad_calibration": "calibration.json: unreadable",
+        "bad_training_config": "training_config.yaml: .*unknown key",
     }[broken]
     if broken == "no_config":
         (ckpt / "config.json").unlink()
@@ -171,6 +187,17 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         hf = json.loads((ckpt / "config.json").read_text())
         hf["id2label"]["0"], hf["id2label"]["1"] = hf["id2label"]["1"], hf["id2label"]["0"]
         (ckpt / "config.json").write_text(json.dumps(hf))
+    elif broken in ("remote_code", "base_encoder"):
+        hf = json.loads((ckpt / "config.json").read_text())
+        if broken == "remote_code":
+            hf["auto_map"] = {"AutoModelForSequenceClassification": "evil.Model"}
+        else:
+            hf["architectures"] = ["BertModel"]
+        (ckpt / "config.json").write_text(json.dumps(hf))
+    elif broken == "bad_calibration":
+        (ckpt / "calibration.json").write_text("[1, 2")
+    elif broken == "bad_training_config":
+        (ckpt / "training_config.yaml").write_text("model:\n  colour: blue\n")
     elif broken == "corrupt_weights":
         (ckpt / "model.safetensors").write_bytes(b"\x00" * 100)
     with pytest.raises(CheckpointError, match=expected):

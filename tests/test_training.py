@@ -89,3 +89,55 @@ def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys: pytest
     assert "did you mean 'epochs'" in capsys.readouterr().err
     assert train_main([f"data.train_file={tmp_path / 'nope.csv'}"]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+class _PowerCut(Exception):
+    pass
+
+
+def test_interrupted_run_resumes_to_the_same_result(tiny_config, tmp_path: Path):
+    from transformers import TrainerCallback
+
+    class CutAtStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                raise _PowerCut("killed after step 5")
+
+    cfg = tiny_config.update(
+        {"training.max_steps": 6, "training.save_steps": 2, "training.output_dir": str(tmp_path / "a")}
+    )
+    texts = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight = train(cfg, verbose=False)
+        expected = EventClassifier.from_pretrained(straight.checkpoint).predict_proba(texts)
+
+        cut = cfg.update({"training.output_dir": str(tmp_path / "b")})
+        with pytest.raises(_PowerCut):
+            train(cut, verbose=False, callbacks=[CutAtStep()])
+        assert not (tmp_path / "b").exists()  # no half-made checkpoint
+        assert (tmp_path / ".b.trainer" / "checkpoint-4").is_dir()
+        resumed = train(cut.update({"training.resume": True}), verbose=False)
+    np.testing.assert_allclose(
+        EventClassifier.from_pretrained(resumed.checkpoint).predict_proba(texts), expected, atol=1e-6
+    )
+    assert resumed.metrics["dev"]["macro_f1"] == straight.metrics["dev"]["macro_f1"]
+    assert resumed.metrics["train"]["steps"] == straight.metrics["train"]["steps"] == 6
+
+
+def test_resume_without_saved_state_is_a_clear_error(tiny_config, tmp_path: Path, capsys):
+    out = tmp_path / "nothing"
+    assert (
+        train_main(
+            [
+                "--resume",
+                f"training.output_dir={out}",
+                f"model.base_model={tiny_config.model.base_model}",
+                f"data.train_file={tiny_config.data.train_file}",
+                "data.dev_file=null",
+                "data.test_file=null",
+            ]
+        )
+        == 2
+    )
+    assert "holds no saved training state" in capsys.readouterr().err

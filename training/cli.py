@@ -21,6 +21,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     """``cec-train --config configs/default.yaml training.epochs=5``"""
     parser = argparse.ArgumentParser(prog="cec-train", description="Fine-tune the event classifier.")
     parser.add_argument("--config", default=None, help="YAML config file (default: built-in defaults)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last saved state")
     parser.add_argument("overrides", nargs="*", help=_OVERRIDE_HELP)
     args = parser.parse_args(argv)
 
@@ -29,7 +30,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     from training.trainer import train
 
     try:
-        config = load_config(args.config, args.overrides)
+        config = load_config(args.config, args.overrides + (["training.resume=true"] if args.resume else []))
         result = train(config)
     except (ConfigError, DataError, FileNotFoundError) as exc:
         return _fail("cec-train", exc)

@@ -44,6 +44,7 @@ class TrainResult:
 def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> TrainingArguments:
     t = config.training
     per_epoch = has_dev and t.eval_each_epoch
+    strategy = "steps" if t.save_steps > 0 else "epoch"
     return TrainingArguments(
         output_dir=str(run_dir),
         num_train_epochs=t.epochs,
@@ -59,10 +60,12 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
         seed=t.seed,
         data_seed=t.seed,
         logging_steps=t.logging_steps,
-        eval_strategy="epoch" if per_epoch else "no",
-        save_strategy="epoch" if per_epoch else "no",
-        save_total_limit=1 if per_epoch else None,
-        save_only_model=True,
+        eval_strategy=strategy if per_epoch else "no",
+        save_strategy=strategy if (per_epoch or t.save_steps > 0) else "no",
+        eval_steps=t.save_steps if t.save_steps > 0 else None,
+        save_steps=t.save_steps if t.save_steps > 0 else 500,
+        save_total_limit=2,
+        save_only_model=False,  # keep optimizer, scheduler and RNG state so a run can resume exactly
         load_best_model_at_end=per_epoch,
         metric_for_best_model="macro_f1" if per_epoch else None,
         greater_is_better=True,
@@ -87,7 +90,7 @@ def calibrate(classifier: EventClassifier, dev: Any, config: Config) -> Calibrat
     return Calibration(temperature=temperature, fitted_on=where)
 
 
-def train(config: Config, *, verbose: bool = True) -> TrainResult:
+def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None = None) -> TrainResult:
     """Train on ``config.data``, evaluate on dev (and test), and save the checkpoint to ``training.output_dir``.
 
     Returns the checkpoint path and the metrics that were saved into it.
@@ -137,14 +140,23 @@ def train(config: Config, *, verbose: bool = True) -> TrainResult:
         processing_class=tokenizer,
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=trainer_metrics,
+        callbacks=callbacks,
     )
     effective_batch = config.training.batch_size * config.training.gradient_accumulation_steps * args.world_size
     log(
         f"[train] {len(tokenized['train'])} examples, effective batch {effective_batch}, "
         f"lr {config.training.learning_rate}, device {args.device}, processes {args.world_size}"
     )
+    resume = None
+    if config.training.resume:
+        from transformers.trainer_utils import get_last_checkpoint
+
+        resume = get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
+        if resume is None:
+            raise FileNotFoundError(f"training.resume is set but {run_dir} holds no saved training state")
+        log(f"[train] resuming from {resume}")
     start = time.perf_counter()
-    train_output = trainer.train()
+    train_output = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
 
     classifier.model = trainer.model
