@@ -179,3 +179,6 @@ def test_stream_events_over_a_folder_and_cli(trained_tiny: Path, tmp_path: Path,
     assert [json.loads(x)["sentence_index"] for x in out.read_text().splitlines()] == [0, 1, 2]
     with pytest.raises(FileNotFoundError):
         list(iter_documents(tmp_path / "missing"))
+    with pytest.raises(SystemExit) as exit_info:
+        extract_main([str(tmp_path / "missing"), "--checkpoint", str(trained_tiny)])
+    assert exit_info.value.code == 2 and "no such file or folder" in capsys.readouterr().err
