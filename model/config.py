@@ -109,6 +109,8 @@ class TrainingConfig:
     eval_each_epoch: bool = True
     """Evaluate on dev after each epoch and keep the best epoch by dev macro-F1."""
     gradient_accumulation_steps: int = 1
+    mixed_precision: str = "no"
+    """``no``, ``bf16`` or ``fp16`` (GPU only; ignored with a warning on CPU)."""
     group_by_length: bool = True
     """Draw training batches of similar length (less padding, faster; batches stay shuffled)."""
     num_workers: int = 0
@@ -186,6 +188,7 @@ _CHOICES = {
     ("model", "problem_type"): ("single_label", "multi_label"),
     ("inference", "backend"): ("torch", "onnx"),
     ("training", "device"): ("auto", "cpu", "cuda"),
+    ("training", "mixed_precision"): ("no", "bf16", "fp16"),
     ("inference", "device"): ("auto", "cpu", "cuda"),
 }
 
@@ -288,6 +291,11 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     if hint is str:
         if isinstance(value, str):

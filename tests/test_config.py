@@ -69,6 +69,12 @@ def test_override_values_are_yaml():
     }
 
 
+def test_scientific_notation_without_dot():
+    assert load_config(None, ["training.learning_rate=1e-3"]).training.learning_rate == 0.001
+    with pytest.raises(ConfigError, match="expected a number"):
+        load_config(None, ["training.learning_rate=fast"])
+
+
 def test_optional_file_can_be_unset():
     assert load_config(None, ["data.dev_file=null"]).data.dev_file is None
 

@@ -11,8 +11,10 @@ the distribution); only the main process writes the final checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import warnings
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,11 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
     t = config.training
     per_epoch = has_dev and t.eval_each_epoch
     strategy = "steps" if t.save_steps > 0 else "epoch"
+    on_gpu = torch.cuda.is_available() and t.device != "cpu"
+    precision = t.mixed_precision
+    if precision != "no" and not on_gpu:
+        warnings.warn(f"training.mixed_precision={precision} is ignored on CPU; training in fp32", stacklevel=3)
+        precision = "no"
     return TrainingArguments(
         output_dir=str(run_dir),
         num_train_epochs=t.epochs,
@@ -70,6 +77,13 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
         metric_for_best_model="macro_f1" if per_epoch else None,
         greater_is_better=True,
         use_cpu=t.device == "cpu",
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        ddp_backend="gloo" if not on_gpu and int(os.environ.get("WORLD_SIZE", "1")) > 1 else None,
+        ddp_find_unused_parameters=False,
+        # BERT's forward takes **kwargs, so the Trainer believes it normalises its loss by num_items_in_batch and
+        # multiplies the loss by the number of processes; it does not, and the gradients would be N times too large.
+        average_tokens_across_devices=False,
         dataloader_num_workers=t.num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
         train_sampling_strategy="group_by_length" if t.group_by_length else "random",
@@ -95,7 +109,8 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
 
     Returns the checkpoint path and the metrics that were saved into it.
     """
-    log = print if verbose else (lambda *a, **k: None)
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    log = print if verbose and main_process else (lambda *a, **k: None)
     set_seed(config.training.seed)
     splits, reports = load_splits(config)
     for report in reports:
@@ -144,8 +159,9 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     )
     effective_batch = config.training.batch_size * config.training.gradient_accumulation_steps * args.world_size
     log(
-        f"[train] {len(tokenized['train'])} examples, effective batch {effective_batch}, "
-        f"lr {config.training.learning_rate}, device {args.device}, processes {args.world_size}"
+        f"[train] {len(tokenized['train'])} examples, effective batch {effective_batch} "
+        f"(= {config.training.batch_size} per device x {config.training.gradient_accumulation_steps} accumulation "
+        f"x {args.world_size} processes), learning rate {config.training.learning_rate}, device {args.device}"
     )
     resume = None
     if config.training.resume:
@@ -169,6 +185,8 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
             "epochs": config.training.epochs if config.training.max_steps <= 0 else None,
             "steps": train_output.global_step,
             "effective_batch_size": effective_batch,
+            "learning_rate": config.training.learning_rate,
+            "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
             "loss": float(train_output.training_loss),
             "device": str(args.device),
             "processes": args.world_size,
