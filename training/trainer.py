@@ -14,8 +14,8 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
