@@ -19,7 +19,6 @@ CLEAR_CASES = {
     "Warplanes bombed a market in the rebel-held town, killing at least twelve people, residents said.": "airstrike",
     "Thousands of people marched through the capital on Saturday to protest against the military government.": "rally",
     "The French foreign minister arrived in Baghdad on Monday for talks with the Iraqi prime minister.": "diplomatic_visit",
-    "The price of bread has doubled since January, traders in the city said.": "none",
 }
 
 
