@@ -92,9 +92,6 @@ def write_csv(rows: Iterable[dict[str, Any]], fields: list[str], labels: list[st
         writer.writerow(flat)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
 
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32) and model.int8.onnx."""
@@ -158,3 +155,57 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
         if out is not sys.stdout:
             out.close()
     return 0
+
+
+def predict_many_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-predict-many SOURCE OUTPUT``: classify a folder of JSONL/CSV/Parquet rows or .txt articles on Ray
+    Data and write Parquet (needs the ``ray`` extra: ``pip install .[ray]``)."""
+    parser = argparse.ArgumentParser(prog="cec-predict-many", description=predict_many_main.__doc__)
+    parser.add_argument("source", help="a file or a folder of .jsonl/.csv/.parquet files, or of .txt articles")
+    parser.add_argument("output", help="a new (or empty) folder for the Parquet output")
+    parser.add_argument("--checkpoint", help="checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)")
+    parser.add_argument("--text-column", help="text column of tabular input (default: the checkpoint's data.text_column)")
+    parser.add_argument("--id-column", default="id", help="id column of tabular input, kept in the output (default: id)")
+    parser.add_argument("--address", help="connect to an existing Ray cluster ('auto' or ray://host:10001); default: start one here")
+    parser.add_argument("--actors", type=int, help="number of model actors (default: cluster CPUs / threads per actor)")
+    parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads (and Ray CPUs) per actor")
+    parser.add_argument("--batch-size", type=int, default=256, help="rows per Ray batch sent to an actor")
+    parser.add_argument("overrides", nargs="*", help="inference settings, e.g. inference.backend=onnx")
+    args = parser.parse_args(argv)
+
+    from model.classifier import CheckpointError, EventClassifier
+    from model.config import ConfigError
+    from model.inference import default_checkpoint
+
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        parser.exit(2, "cec-predict-many: Ray is not installed; install the extra: pip install '.[ray]'\n")
+    try:
+        checkpoint = args.checkpoint or str(default_checkpoint())
+        classifier = EventClassifier.from_pretrained(checkpoint, overrides=args.overrides)
+    except (CheckpointError, ConfigError, OSError) as exc:
+        parser.exit(2, f"cec-predict-many: {exc}\n")
+    from model.scale import predict_many
+
+    try:
+        summary = predict_many(
+            args.source,
+            args.output,
+            checkpoint=checkpoint,
+            text_column=args.text_column or classifier.config.data.text_column,
+            id_column=args.id_column,
+            overrides=args.overrides,
+            address=args.address,
+            actors=args.actors,
+            threads_per_actor=args.threads_per_actor,
+            batch_size=args.batch_size,
+        )
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        parser.exit(2, f"cec-predict-many: {exc}\n")
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

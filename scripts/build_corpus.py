@@ -15,8 +15,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--parts", default="seeds/parts")
     parser.add_argument("--out", default="seeds")
+    parser.add_argument(
+        "--reshuffle", action="store_true", help="draw every split anew (default: rows keep the split of the last build)"
+    )
     args = parser.parse_args()
-    summary = build_corpus(args.parts, args.out)
+    summary = build_corpus(args.parts, args.out, keep_previous=not args.reshuffle)
     if (Path(args.out) / "README.md").is_file():
         update_card(args.out)
     print(json.dumps(summary, indent=2))

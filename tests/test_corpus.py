@@ -75,9 +75,39 @@ def test_near_duplicate_search_is_exact():
 
 
 def test_splits_are_reproducible_from_the_parts(tmp_path: Path):
+    # The committed files are what the builder makes from the parts (and the previous build's splits).
+    for name in (*SPLITS, "starter"):
+        (tmp_path / f"{name}.jsonl").write_text((SEEDS / f"{name}.jsonl").read_text())
     build_corpus(SEEDS / "parts", tmp_path)
     for name in (*SPLITS, "starter"):
         assert (tmp_path / f"{name}.jsonl").read_text() == (SEEDS / f"{name}.jsonl").read_text(), name
+
+
+def test_adding_a_part_never_moves_earlier_rows(tmp_path: Path):
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    parts.mkdir()
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(400)]
+
+    def part(name: str, n: int) -> None:
+        with open(parts / f"{name}.jsonl", "w") as fh:
+            for i in range(n):
+                label = DEFAULT_LABELS[i % len(DEFAULT_LABELS)]
+                text = " ".join(rng.sample(words, 12)) + f" {name} {i}."
+                fh.write(json.dumps({"text": text, "label": label}) + "\n")
+
+    part("a", 300)
+    build_corpus(parts, out, starter_per_label=5)
+    first = {s: {r["text"] for r in read_jsonl(out / f"{s}.jsonl")} for s in (*SPLITS, "starter")}
+    part("b", 200)
+    summary = build_corpus(parts, out, starter_per_label=5)
+    second = {s: {r["text"] for r in read_jsonl(out / f"{s}.jsonl")} for s in (*SPLITS, "starter")}
+    assert summary["rows_keeping_previous_split"] == 300 and summary["rows"] == 500
+    for s in (*SPLITS, "starter"):
+        assert first[s] <= second[s], s
+    assert any(" b " in t for t in second["test"])  # new rows fill the test and dev quotas
+    reshuffled = build_corpus(parts, out, starter_per_label=5, keep_previous=False)
+    assert reshuffled["rows_keeping_previous_split"] == 0
 
 
 def test_split_field_matches_file():

@@ -41,6 +41,9 @@ STYLES = (
     "local",
     "analysis",
     "social",
+    "translated",
+    "sitrep",
+    "brief",
 )
 SPLIT_SHARES = {"train": 0.8, "dev": 0.1, "test": 0.1}
 NEAR_DUPLICATE = 0.8
@@ -136,11 +139,35 @@ def _union_find(n: int, pairs: Iterable[tuple[int, int]]) -> list[int]:
     return [find(i) for i in range(n)]
 
 
+def previous_splits(out_dir: str | Path) -> tuple[dict[str, str], set[str]]:
+    """The split of every row of an earlier build in ``out_dir`` (by normalised text), and its starter rows."""
+    out_dir = Path(out_dir)
+    splits: dict[str, str] = {}
+    for split in SPLIT_SHARES:
+        path = out_dir / f"{split}.jsonl"
+        if path.is_file():
+            splits.update({" ".join(r["text"].split()): split for r in read_jsonl(path)})
+    path = out_dir / "starter.jsonl"
+    starter = {" ".join(r["text"].split()) for r in read_jsonl(path)} if path.is_file() else set()
+    return splits, starter
+
+
 def build_corpus(
-    parts_dir: str | Path, out_dir: str | Path, *, seed: int = 20261124, starter_per_label: int = 80
+    parts_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    seed: int = 20261124,
+    starter_per_label: int = 80,
+    keep_previous: bool = True,
 ) -> dict[str, Any]:
-    """Merge ``parts_dir/*.jsonl`` into ``out_dir/{train,dev,test,starter}.jsonl``; return a summary."""
+    """Merge ``parts_dir/*.jsonl`` into ``out_dir/{train,dev,test,starter}.jsonl``; return a summary.
+
+    With ``keep_previous`` (the default), rows that an earlier build in ``out_dir`` already placed keep their
+    split (and starter rows stay in the starter set), so adding parts never moves a test sentence into
+    training and results on the old test split stay comparable; only new rows are drawn to fill the quotas.
+    """
     parts_dir, out_dir = Path(parts_dir), Path(out_dir)
+    before, before_starter = previous_splits(out_dir) if keep_previous else ({}, set())
     rows: list[dict[str, Any]] = []
     for path in sorted(parts_dir.glob("*.jsonl")):
         for n, raw in enumerate(read_jsonl(path), 1):
@@ -182,13 +209,25 @@ def build_corpus(
     by_label: dict[str, list[int]] = collections.defaultdict(list)
     for g, idxs in members.items():
         by_label[kept2[idxs[0]]["label"]].append(g)
+    kept_split = 0
     for label in sorted(by_label):
         gs = sorted(by_label[label])
         rng.shuffle(gs)
         total = sum(len(members[g]) for g in gs)
         quota = {"test": round(total * SPLIT_SHARES["test"]), "dev": round(total * SPLIT_SHARES["dev"])}
         filled = collections.Counter()
-        for g in gs:
+        fresh = []
+        for g in gs:  # a group with a row placed by an earlier build stays where it was (test before dev)
+            old = {before.get(kept2[idx]["text"]) for idx in members[g]} - {None}
+            if not old:
+                fresh.append(g)
+                continue
+            split = next(s for s in ("test", "dev", "train") if s in old)
+            kept_split += len(members[g])
+            filled[split] += len(members[g])
+            for idx in members[g]:
+                kept2[idx]["split"] = split
+        for g in fresh:
             split = next((s for s in ("test", "dev") if filled[s] < quota[s]), "train")
             filled[split] += len(members[g])
             for idx in members[g]:
@@ -205,11 +244,14 @@ def build_corpus(
     starter = []
     for label in DEFAULT_LABELS:
         pool = sorted((r for r in train if r["label"] == label), key=lambda r: r["id"])
-        starter += random.Random(seed + 1).sample(pool, min(starter_per_label, len(pool)))
+        sticky = [r for r in pool if r["text"] in before_starter][:starter_per_label]
+        rest = [r for r in pool if r["text"] not in before_starter]
+        starter += sticky + random.Random(seed + 1).sample(rest, min(starter_per_label - len(sticky), len(rest)))
     with open(out_dir / "starter.jsonl", "w", encoding="utf-8") as fh:
         for row in sorted(starter, key=lambda r: r["id"]):
             fh.write(json.dumps({k: row[k] for k in fields}, ensure_ascii=False) + "\n")
     summary["rows"] = len(kept2)
+    summary["rows_keeping_previous_split"] = kept_split
     summary["splits"] = {s: collections.Counter(r["label"] for r in kept2 if r["split"] == s) for s in SPLIT_SHARES}
     summary["starter"] = len(starter)
     return summary

@@ -1,0 +1,347 @@
+"""Batch inference at scale: Ray Data over folders of files, and prediction columns for Hugging Face datasets.
+
+Ray is an optional extra (``pip install .[ray]``); this module imports it only inside :func:`predict_many`.
+
+>>> predict_many("archive/", "predictions/", checkpoint="checkpoints/default")  # doctest: +SKIP
+{'rows': 1000000, 'errors': 12, ...}
+
+Each Ray actor loads the checkpoint once (PyTorch or ONNX backend, as its ``inference`` config says) and
+classifies whole batches; Ray restarts an actor that dies and retries its batch, so every input row appears
+exactly once in the Parquet output. A row whose text cannot be classified (missing, empty, not a string, an
+unreadable article) gets a message in the ``error`` column and empty prediction columns; the job goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+__all__ = [
+    "BatchPredictor",
+    "ERROR_COLUMN",
+    "add_predictions",
+    "article_sentences",
+    "init_ray",
+    "input_files",
+    "predict_many",
+    "prediction_columns",
+]
+
+ERROR_COLUMN = "error"
+TABULAR_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+ARTICLE_SUFFIXES = (".txt",)
+
+
+# ------------------------------------------------------------------ prediction columns (shared by every path)
+def prediction_columns(classifier: Any, texts: Sequence[Any], *, prefix: str = "") -> dict[str, list[Any]]:
+    """Classify ``texts`` and return plain columns: ``label``, ``score``, ``labels`` (list), one
+    ``prob_<label>`` column per label and ``error``.
+
+    Texts that are not non-empty strings are not sent to the model: their row gets ``error`` set and ``None``
+    predictions, so one bad row never fails a batch.
+    """
+    n = len(texts)
+    errors: list[str | None] = [None] * n
+    good: list[int] = []
+    for i, text in enumerate(texts):
+        if text is None or (isinstance(text, float) and math.isnan(text)):
+            errors[i] = "missing text"
+        elif not isinstance(text, str):
+            errors[i] = f"text is {type(text).__name__}, not a string"
+        elif not text.strip():
+            errors[i] = "empty text"
+        else:
+            good.append(i)
+    cols: dict[str, list[Any]] = {
+        f"{prefix}label": [None] * n,
+        f"{prefix}score": [None] * n,
+        f"{prefix}labels": [None] * n,
+        **{f"{prefix}prob_{name}": [None] * n for name in classifier.labels},
+    }
+    if good:
+        predictions = classifier.predict([texts[i] for i in good], progress=False)
+        for i, prediction in zip(good, predictions):
+            cols[f"{prefix}label"][i] = prediction.label
+            cols[f"{prefix}score"][i] = prediction.score
+            cols[f"{prefix}labels"][i] = list(prediction.labels)
+            for name, p in prediction.probabilities.items():
+                cols[f"{prefix}prob_{name}"][i] = p
+    cols[f"{prefix}{ERROR_COLUMN}"] = errors
+    return cols
+
+
+def add_predictions(
+    dataset: Any,
+    model: Any = None,
+    *,
+    text_column: str = "text",
+    batch_size: int = 256,
+    prefix: str = "",
+    **map_kwargs: Any,
+) -> Any:
+    """Add prediction columns to a Hugging Face ``datasets.Dataset`` with ``Dataset.map(batched=True)``.
+
+    >>> ds = datasets.load_dataset("json", data_files="news.jsonl")["train"]  # doctest: +SKIP
+    >>> ds = add_predictions(ds, "checkpoints/default")                          # doctest: +SKIP
+    >>> ds[0]["label"], ds[0]["prob_airstrike"]                                  # doctest: +SKIP
+
+    Columns are those of :func:`prediction_columns` (``prefix`` avoids clashing with an existing ``label``
+    column). ``map_kwargs`` go to ``Dataset.map`` (e.g. ``desc``); the model is loaded once, in this process.
+    """
+    from model.inference import load
+
+    if text_column not in dataset.column_names:
+        raise KeyError(f"text column {text_column!r} not in the dataset (columns: {dataset.column_names})")
+    classifier = load(model)
+    clashes = [c for c in prediction_columns_names(classifier, prefix) if c in dataset.column_names]
+    if clashes:
+        raise ValueError(f"the dataset already has columns {clashes}; pass prefix='pred_' to keep both")
+    import datasets
+
+    features = dataset.features.copy()
+    string, number = datasets.Value("string"), datasets.Value("float64")
+    for name in prediction_columns_names(classifier, prefix):
+        plain = name[len(prefix) :]
+        features[name] = (
+            datasets.Sequence(string) if plain == "labels" else string if plain in ("label", ERROR_COLUMN) else number
+        )
+    map_kwargs.setdefault("desc", "classifying")
+    map_kwargs.setdefault("features", features)
+    return dataset.map(
+        lambda batch: prediction_columns(classifier, batch[text_column], prefix=prefix),
+        batched=True,
+        batch_size=batch_size,
+        **map_kwargs,
+    )
+
+
+def prediction_columns_names(classifier: Any, prefix: str = "") -> list[str]:
+    names = ["label", "score", "labels", *(f"prob_{n}" for n in classifier.labels), ERROR_COLUMN]
+    return [prefix + n for n in names]
+
+
+# ------------------------------------------------------------------ Ray actor
+class BatchPredictor:
+    """A Ray Data actor: loads the checkpoint once, then classifies pandas batches.
+
+    ``overrides`` are inference settings (``["inference.backend=onnx"]``); ``num_threads`` caps the intra-op
+    threads of this actor so that several actors share a machine without oversubscription.
+    """
+
+    def __init__(
+        self,
+        checkpoint: str,
+        text_column: str = "text",
+        overrides: Sequence[str] = (),
+        num_threads: int = 1,
+        prefix: str = "",
+    ) -> None:
+        from model.classifier import EventClassifier
+
+        overrides = [*overrides, f"inference.num_threads={num_threads}", "inference.progress_min_items=1000000000"]
+        self.classifier = EventClassifier.from_pretrained(checkpoint, overrides=overrides)
+        self.text_column = text_column
+        self.prefix = prefix
+
+    def __call__(self, batch: pd.DataFrame) -> pa.Table:
+        texts = batch[self.text_column].tolist() if self.text_column in batch else [None] * len(batch)
+        cols = prediction_columns(self.classifier, texts, prefix=self.prefix)
+        error = self.prefix + ERROR_COLUMN
+        if ERROR_COLUMN in batch:  # an earlier stage (reading an article) already failed this row: keep its message
+            cols[error] = [old if isinstance(old, str) else new for old, new in zip(batch[ERROR_COLUMN], cols[error])]
+        table = pa.Table.from_pandas(batch.drop(columns=[c for c in cols if c in batch]), preserve_index=False)
+        # Explicit types: a batch whose values are all missing must still write the same Parquet schema.
+        for name, values in cols.items():
+            plain = name[len(self.prefix) :]
+            kind = pa.list_(pa.string()) if plain == "labels" else pa.string() if plain in ("label", ERROR_COLUMN) else pa.float64()
+            table = table.append_column(name, pa.array(values, type=kind))
+        for name, kind in _ARTICLE_TYPES.items():
+            if name in table.column_names:
+                table = table.set_column(table.column_names.index(name), name, table[name].cast(kind))
+        return table
+
+
+_ARTICLE_TYPES = {
+    "document": pa.string(),
+    "sentence_index": pa.int64(),
+    "start": pa.int64(),
+    "end": pa.int64(),
+    "sentence": pa.string(),
+}
+
+
+# ------------------------------------------------------------------ inputs
+def input_files(source: str | os.PathLike[str]) -> tuple[str, list[str]]:
+    """The files of ``source`` (a file or a folder, searched recursively) and their kind: ``json``, ``csv``,
+    ``parquet`` or ``articles`` (``*.txt``, one article per file). A folder must hold one kind only."""
+    path = Path(source)
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
+    else:
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    kinds: dict[str, list[str]] = {}
+    for f in files:
+        suffix = f.suffix.lower()
+        kind = TABULAR_FORMATS.get(suffix) or ("articles" if suffix in ARTICLE_SUFFIXES else None)
+        if kind is None:
+            continue
+        kinds.setdefault(kind, []).append(str(f.resolve()))
+    if not kinds:
+        raise ValueError(f"{path}: no .jsonl, .csv, .parquet or .txt files found")
+    if len(kinds) > 1:
+        summary = ", ".join(f"{len(v)} {k}" for k, v in sorted(kinds.items()))
+        raise ValueError(f"{path}: mixes input kinds ({summary}); put one kind of file per folder")
+    (kind, paths), = kinds.items()
+    return kind, paths
+
+
+def article_sentences(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """Split one article file (a row of ``read_binary_files(include_paths=True)``) into sentence rows:
+    ``document``, ``sentence_index``, ``start``, ``end``, ``sentence`` and ``error``. An unreadable or empty
+    article gives one row with ``error`` set, so no document disappears from the output."""
+    from model.documents import split_sentences
+
+    document = str(row["path"])
+    empty = {"document": document, "sentence_index": -1, "start": None, "end": None, "sentence": None}
+    try:
+        text = bytes(row["bytes"]).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [{**empty, ERROR_COLUMN: f"not valid UTF-8 ({exc.reason} at byte {exc.start})"}]
+    sentences = split_sentences(text)
+    if not sentences:
+        return [{**empty, ERROR_COLUMN: "empty document"}]
+    return [
+        {
+            "document": document,
+            "sentence_index": i,
+            "start": s.start,
+            "end": s.end,
+            "sentence": s.text,
+            ERROR_COLUMN: None,
+        }
+        for i, s in enumerate(sentences)
+    ]
+
+
+# ------------------------------------------------------------------ the job
+def init_ray(address: str | None = None, *, num_cpus: int | None = None, **kwargs: Any) -> None:
+    """Start a local Ray cluster (``address=None``) or connect to one (``"auto"``, ``"ray://host:10001"``).
+
+    A local cluster gets one logical CPU more than the machine's cores (``num_cpus``, default all): the model
+    actors take one slot per core and the light read/write tasks use the extra slot. Workers get this project
+    on their ``PYTHONPATH``, so a checkout that is not pip-installed works too.
+    """
+    import ray
+
+    if address is None:
+        kwargs["num_cpus"] = (num_cpus or os.cpu_count() or 1) + 1
+
+    project_root = str(Path(__file__).resolve().parents[1])
+    pythonpath = os.pathsep.join(p for p in (project_root, os.environ.get("PYTHONPATH", "")) if p)
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": pythonpath, "TOKENIZERS_PARALLELISM": "false"}},
+        **kwargs,
+    )
+
+
+def predict_many(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    checkpoint: str | os.PathLike[str],
+    text_column: str = "text",
+    id_column: str = "id",
+    overrides: Sequence[str] = (),
+    address: str | None = None,
+    actors: int | None = None,
+    threads_per_actor: int = 1,
+    batch_size: int = 256,
+    predictor: type = BatchPredictor,
+    max_rows_per_file: int | None = None,
+) -> dict[str, Any]:
+    """Classify every row (or every sentence of every article) under ``source`` with Ray Data and write
+    Parquet files into the empty or new folder ``output``.
+
+    Tabular input (JSONL, CSV, Parquet) must have ``id_column`` and ``text_column``; the output keeps every
+    input column and adds the prediction columns. Article input (``*.txt``) gives one row per sentence with the
+    document path, sentence index and character offsets. Ray starts a local cluster unless ``address`` names
+    an existing one (``"auto"`` or ``"ray://host:10001"``). Returns a summary (rows, errors, seconds, rows/s).
+    """
+    import ray
+
+    from model.classifier import EventClassifier
+
+    checkpoint = str(Path(checkpoint).resolve())
+    EventClassifier.from_pretrained(checkpoint, overrides=list(overrides))  # fail fast, before starting workers
+    kind, paths = input_files(source)
+    out = Path(output)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out}: output folder is not empty; choose a new folder")
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        init_ray(address)
+    try:
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = True
+        # One logical CPU stays free for the light listing, reading and writing tasks that feed the actors:
+        # if the actors held every CPU slot, those tasks could never be scheduled and the pipeline would stall.
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        n_actors = actors or max(1, (cpus - 1) // threads_per_actor)
+        t0 = time.perf_counter()
+        if kind == "articles":
+            ds = ray.data.read_binary_files(paths, include_paths=True).flat_map(article_sentences)
+            column = "sentence"
+        else:
+            reader = {"json": ray.data.read_json, "csv": ray.data.read_csv, "parquet": ray.data.read_parquet}[kind]
+            ds = reader(paths)
+            schema = ds.schema().names
+            missing = [c for c in (id_column, text_column) if c not in schema]
+            if missing:
+                raise ValueError(
+                    f"{source}: column(s) {missing} not found (columns: {schema}); set --id-column/--text-column"
+                )
+            column = text_column
+        ds = ds.map_batches(
+            predictor,
+            fn_constructor_kwargs={
+                "checkpoint": checkpoint,
+                "text_column": column,
+                "overrides": list(overrides),
+                "num_threads": threads_per_actor,
+            },
+            batch_format="pandas",
+            batch_size=batch_size,
+            compute=ray.data.ActorPoolStrategy(size=n_actors),
+            num_cpus=threads_per_actor,
+        )
+        ds.write_parquet(str(out), max_rows_per_file=max_rows_per_file)
+        seconds = time.perf_counter() - t0
+    finally:
+        if started_here:
+            ray.shutdown()
+    table = pd.read_parquet(out, columns=[ERROR_COLUMN])
+    rows = len(table)
+    return {
+        "input_kind": kind,
+        "files": len(paths),
+        "rows": rows,
+        "errors": int(table[ERROR_COLUMN].notna().sum()),
+        "actors": n_actors,
+        "threads_per_actor": threads_per_actor,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds, 1) if seconds else float("nan"),
+        "output": str(out),
+    }
