@@ -171,7 +171,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads (and Ray CPUs) per actor")
     parser.add_argument("--batch-size", type=int, default=256, help="rows per Ray batch sent to an actor")
     parser.add_argument("overrides", nargs="*", help="inference settings, e.g. inference.backend=onnx")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # overrides may come before or after the options
 
     from model.classifier import CheckpointError, EventClassifier
     from model.config import ConfigError

@@ -208,3 +208,26 @@ def test_ray_job_on_article_files(ray_cluster: Path, trained_tiny: Path, classif
     assert errors["broken.txt"].startswith("not valid UTF-8")
     good = out[out["error"].isna()]
     _assert_same_predictions(classifier, good, list(good["sentence"]))
+
+
+def test_predict_many_cli_reports_bad_arguments_without_starting_ray(trained_tiny: Path, tmp_path: Path, capsys):
+    from model.cli import predict_many_main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "rows.jsonl").write_text('{"id": 1, "text": "Jets struck the town."}\n')
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "old.parquet").write_text("x")
+    cases = [
+        ([str(src), str(tmp_path / "o"), "--checkpoint", str(tmp_path / "nope")], "checkpoint directory not found"),
+        ([str(tmp_path / "missing"), str(tmp_path / "o"), "--checkpoint", str(trained_tiny)], "no such file"),
+        ([str(src), str(busy), "--checkpoint", str(trained_tiny)], "not empty"),
+        ([str(src), str(tmp_path / "o"), "--checkpoint", str(trained_tiny), "training.epochs=2"], "only inference"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            predict_many_main(argv)
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not ray.is_initialized()
