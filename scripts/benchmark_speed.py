@@ -76,6 +76,8 @@ def worker(checkpoint: str, overrides: list[str], repeats: int, shared: Path) ->
         clf.predict_proba([text], progress=False)
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
+    # Peak memory of loading and classifying, read before the accuracy check below imports the evaluation stack.
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     from training.evaluation import evaluate_classifier
 
     quality = {
@@ -86,10 +88,26 @@ def worker(checkpoint: str, overrides: list[str], repeats: int, shared: Path) ->
         "throughput": throughput,
         "latency_ms_p50": latencies[len(latencies) // 2],
         "latency_ms_p95": latencies[int(len(latencies) * 0.95)],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb,
         "macro_f1": quality,
         "sentences": len(texts),
     }
+
+
+def cpu_description() -> str:
+    """CPU model and the vector extensions that decide int8 speed (AVX-512 VNNI makes int8 matmuls much faster)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model in ("", platform.machine()):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8") if f in flags]
+    return f"{model}; {', '.join(wanted) or 'no AVX2/AVX-512 flags found'}"
 
 
 def main() -> int:
@@ -153,6 +171,7 @@ def main() -> int:
         "cores": cores,
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "cpu": cpu_description(),
         "repeats": args.repeats,
         "sentences": base["sentences"],
         "training_seconds_per_epoch": per_epoch,
@@ -164,10 +183,11 @@ def main() -> int:
     lines = [
         "# Speed and memory",
         "",
-        f"Produced by `python scripts/benchmark_speed.py` on {cores} CPU cores ({platform.machine()}); "
+        f"Produced by `python scripts/benchmark_speed.py` on {cores} CPU cores ({cpu_description()}); "
         f"{base['sentences']} seed-corpus sentences (test + dev splits), throughput is the median of {args.repeats} runs; "
-        "latency is one sentence per call over 300 calls; peak memory is the resident set of a fresh process that "
-        "loaded the model and ran everything. Ratios are against the eager baseline of the same run.",
+        "latency is one sentence per call over 300 calls; peak memory is the peak resident set of a fresh process that "
+        "loaded the model and ran the speed measurements (before the accuracy check). Ratios are against the eager "
+        "baseline of the same run.",
         "",
         "| backend | "
         + " | ".join(f"batch {b} (/s)" for b in BATCH_SIZES)
