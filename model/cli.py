@@ -170,6 +170,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--actors", type=int, help="number of model actors (default: cluster CPUs / threads per actor)")
     parser.add_argument("--threads-per-actor", type=int, default=1, help="CPU threads (and Ray CPUs) per actor")
     parser.add_argument("--batch-size", type=int, default=256, help="rows per Ray batch sent to an actor")
+    parser.add_argument("--prefix", default="", help="prefix of the prediction columns, e.g. pred_ (default: none)")
     parser.add_argument("overrides", nargs="*", help="inference settings, e.g. inference.backend=onnx")
     args = parser.parse_intermixed_args(argv)  # overrides may come before or after the options
 
@@ -200,6 +201,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
             actors=args.actors,
             threads_per_actor=args.threads_per_actor,
             batch_size=args.batch_size,
+            prefix=args.prefix,
         )
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         parser.exit(2, f"cec-predict-many: {exc}\n")

@@ -270,12 +270,14 @@ def predict_many(
     batch_size: int = 256,
     predictor: type = BatchPredictor,
     max_rows_per_file: int | None = None,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """Classify every row (or every sentence of every article) under ``source`` with Ray Data and write
     Parquet files into the empty or new folder ``output``.
 
     Tabular input (JSONL, CSV, Parquet) must have ``id_column`` and ``text_column``; the output keeps every
-    input column and adds the prediction columns. Article input (``*.txt``) gives one row per sentence with the
+    input column and adds the prediction columns (named with ``prefix``; an input column of the same name is an
+    error, never overwritten). Article input (``*.txt``) gives one row per sentence with the
     document path, sentence index and character offsets. Ray starts a local cluster unless ``address`` names
     an existing one (``"auto"`` or ``"ray://host:10001"``). Returns a summary (rows, errors, seconds, rows/s).
     """
@@ -284,7 +286,7 @@ def predict_many(
     from model.classifier import EventClassifier
 
     checkpoint = str(Path(checkpoint).resolve())
-    EventClassifier.from_pretrained(checkpoint, overrides=list(overrides))  # fail fast, before starting workers
+    labels = EventClassifier.from_pretrained(checkpoint, overrides=list(overrides)).labels  # fail fast, before Ray
     kind, paths = input_files(source)
     out = Path(output)
     if out.exists() and any(out.iterdir()):
@@ -313,6 +315,13 @@ def predict_many(
                 raise ValueError(
                     f"{source}: column(s) {missing} not found (columns: {schema}); set --id-column/--text-column"
                 )
+            predicted = ["label", "score", "labels", ERROR_COLUMN, *(f"prob_{n}" for n in labels)]
+            clashes = [c for c in schema if c in {prefix + n for n in predicted}]
+            if clashes:
+                raise ValueError(
+                    f"{source}: input columns {clashes} would be overwritten by predictions; pass a prefix "
+                    "(--prefix pred_)"
+                )
             column = text_column
         ds = ds.map_batches(
             predictor,
@@ -321,6 +330,7 @@ def predict_many(
                 "text_column": column,
                 "overrides": list(overrides),
                 "num_threads": threads_per_actor,
+                "prefix": prefix,
             },
             batch_format="pandas",
             batch_size=batch_size,
@@ -332,13 +342,13 @@ def predict_many(
     finally:
         if started_here:
             ray.shutdown()
-    table = pd.read_parquet(out, columns=[ERROR_COLUMN])
+    table = pd.read_parquet(out, columns=[prefix + ERROR_COLUMN])
     rows = len(table)
     return {
         "input_kind": kind,
         "files": len(paths),
         "rows": rows,
-        "errors": int(table[ERROR_COLUMN].notna().sum()),
+        "errors": int(table[prefix + ERROR_COLUMN].notna().sum()),
         "actors": n_actors,
         "threads_per_actor": threads_per_actor,
         "seconds": round(seconds, 2),

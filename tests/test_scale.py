@@ -183,6 +183,15 @@ def test_ray_job_reads_csv_and_parquet_and_checks_columns(ray_cluster: Path, tra
         assert list(out["doc_id"]) == list(frame["doc_id"]) and out["error"].isna().all()
     with pytest.raises(FileExistsError):
         predict_many(tmp_path / "pq", tmp_path / "out_pq", checkpoint=trained_tiny, id_column="doc_id")
+    # A gold `label` column is never overwritten: it is an error unless the predictions get a prefix.
+    (tmp_path / "gold").mkdir()
+    frame.assign(label="none").to_parquet(tmp_path / "gold" / "rows.parquet")
+    kwargs = {"checkpoint": trained_tiny, "id_column": "doc_id", "text_column": "body"}
+    with pytest.raises(ValueError, match=r"\['label'\] would be overwritten"):
+        predict_many(tmp_path / "gold", tmp_path / "out_gold", **kwargs)
+    predict_many(tmp_path / "gold", tmp_path / "out_gold", prefix="pred_", **kwargs)
+    out = pd.read_parquet(tmp_path / "out_gold")
+    assert (out["label"] == "none").all() and out["pred_label"].notna().all() and out["pred_error"].isna().all()
 
 
 def test_ray_job_on_article_files(ray_cluster: Path, trained_tiny: Path, classifier: EventClassifier, tmp_path: Path):
@@ -210,8 +219,17 @@ def test_ray_job_on_article_files(ray_cluster: Path, trained_tiny: Path, classif
     _assert_same_predictions(classifier, good, list(good["sentence"]))
 
 
-def test_predict_many_cli_reports_bad_arguments_without_starting_ray(trained_tiny: Path, tmp_path: Path, capsys):
+def test_predict_many_cli_reports_bad_arguments_without_starting_ray(
+    trained_tiny: Path, tmp_path: Path, capsys, monkeypatch
+):
+    import model.scale
     from model.cli import predict_many_main
+
+    def no_ray(*args, **kwargs):
+        raise AssertionError("Ray was started although the arguments were bad")
+
+    monkeypatch.setattr(model.scale, "init_ray", no_ray)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # so a call that got that far would start Ray
 
     src = tmp_path / "in"
     src.mkdir()
@@ -230,4 +248,3 @@ def test_predict_many_cli_reports_bad_arguments_without_starting_ray(trained_tin
             predict_many_main(argv)
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
-    assert not ray.is_initialized()
