@@ -89,7 +89,7 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.config, args.overrides)
     checkpoint = Path(config.training.output_dir)
     if not (checkpoint / "model.safetensors").is_file():
-        print(f"[demo] no trained model at {checkpoint}: training the default model (one-off, a few minutes on CPU)")
+        print(f"[demo] no trained model at {checkpoint}: training the default model (one-off: about 17 min on 2 CPU cores, less on more cores or a GPU)")
         if train_main(["--config", args.config, *args.overrides]) != 0:
             return 1
     else:
