@@ -32,6 +32,7 @@ __all__ = [
     "input_files",
     "predict_many",
     "prediction_columns",
+    "prediction_schema",
 ]
 
 ERROR_COLUMN = "error"
@@ -40,6 +41,15 @@ ARTICLE_SUFFIXES = (".txt",)
 
 
 # ------------------------------------------------------------------ prediction columns (shared by every path)
+def prediction_schema(labels: Sequence[str], prefix: str = "") -> dict[str, str]:
+    """Name and kind (``string``, ``float`` or ``strings``) of every prediction column, in output order: the one
+    definition the Ray output, the ``datasets`` features and the column-clash checks are derived from."""
+    kinds = {"label": "string", "score": "float", "labels": "strings"}
+    kinds |= {f"prob_{name}": "float" for name in labels}
+    kinds[ERROR_COLUMN] = "string"
+    return {prefix + name: kind for name, kind in kinds.items()}
+
+
 def prediction_columns(classifier: Any, texts: Sequence[Any], *, prefix: str = "") -> dict[str, list[Any]]:
     """Classify ``texts`` and return plain columns: ``label``, ``score``, ``labels`` (list), one
     ``prob_<label>`` column per label and ``error``.
@@ -59,12 +69,7 @@ def prediction_columns(classifier: Any, texts: Sequence[Any], *, prefix: str = "
             errors[i] = "empty text"
         else:
             good.append(i)
-    cols: dict[str, list[Any]] = {
-        f"{prefix}label": [None] * n,
-        f"{prefix}score": [None] * n,
-        f"{prefix}labels": [None] * n,
-        **{f"{prefix}prob_{name}": [None] * n for name in classifier.labels},
-    }
+    cols: dict[str, list[Any]] = {name: [None] * n for name in prediction_schema(classifier.labels, prefix)}
     if good:
         predictions = classifier.predict([texts[i] for i in good], progress=False)
         for i, prediction in zip(good, predictions):
@@ -100,18 +105,17 @@ def add_predictions(
     if text_column not in dataset.column_names:
         raise KeyError(f"text column {text_column!r} not in the dataset (columns: {dataset.column_names})")
     classifier = load(model)
-    clashes = [c for c in prediction_columns_names(classifier, prefix) if c in dataset.column_names]
+    schema = prediction_schema(classifier.labels, prefix)
+    clashes = [c for c in schema if c in dataset.column_names]
     if clashes:
         raise ValueError(f"the dataset already has columns {clashes}; pass prefix='pred_' to keep both")
     import datasets
 
+    string = datasets.Value("string")
+    hf_types = {"string": string, "float": datasets.Value("float64"), "strings": datasets.Sequence(string)}
     features = dataset.features.copy()
-    string, number = datasets.Value("string"), datasets.Value("float64")
-    for name in prediction_columns_names(classifier, prefix):
-        plain = name[len(prefix) :]
-        features[name] = (
-            datasets.Sequence(string) if plain == "labels" else string if plain in ("label", ERROR_COLUMN) else number
-        )
+    for name, kind in schema.items():
+        features[name] = hf_types[kind]
     map_kwargs.setdefault("desc", "classifying")
     map_kwargs.setdefault("features", features)
     return dataset.map(
@@ -120,11 +124,6 @@ def add_predictions(
         batch_size=batch_size,
         **map_kwargs,
     )
-
-
-def prediction_columns_names(classifier: Any, prefix: str = "") -> list[str]:
-    names = ["label", "score", "labels", *(f"prob_{n}" for n in classifier.labels), ERROR_COLUMN]
-    return [prefix + n for n in names]
 
 
 # ------------------------------------------------------------------ Ray actor
@@ -158,16 +157,15 @@ class BatchPredictor:
             cols[error] = [old if isinstance(old, str) else new for old, new in zip(batch[ERROR_COLUMN], cols[error])]
         table = pa.Table.from_pandas(batch.drop(columns=[c for c in cols if c in batch]), preserve_index=False)
         # Explicit types: a batch whose values are all missing must still write the same Parquet schema.
-        for name, values in cols.items():
-            plain = name[len(self.prefix) :]
-            kind = pa.list_(pa.string()) if plain == "labels" else pa.string() if plain in ("label", ERROR_COLUMN) else pa.float64()
-            table = table.append_column(name, pa.array(values, type=kind))
+        for name, kind in prediction_schema(self.classifier.labels, self.prefix).items():
+            table = table.append_column(name, pa.array(cols[name], type=_ARROW_TYPES[kind]))
         for name, kind in _ARTICLE_TYPES.items():
             if name in table.column_names:
                 table = table.set_column(table.column_names.index(name), name, table[name].cast(kind))
         return table
 
 
+_ARROW_TYPES = {"string": pa.string(), "float": pa.float64(), "strings": pa.list_(pa.string())}
 _ARTICLE_TYPES = {
     "document": pa.string(),
     "sentence_index": pa.int64(),
@@ -315,8 +313,7 @@ def predict_many(
                 raise ValueError(
                     f"{source}: column(s) {missing} not found (columns: {schema}); set --id-column/--text-column"
                 )
-            predicted = ["label", "score", "labels", ERROR_COLUMN, *(f"prob_{n}" for n in labels)]
-            clashes = [c for c in schema if c in {prefix + n for n in predicted}]
+            clashes = [c for c in schema if c in prediction_schema(labels, prefix)]
             if clashes:
                 raise ValueError(
                     f"{source}: input columns {clashes} would be overwritten by predictions; pass a prefix "
