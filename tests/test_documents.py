@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from model.documents import split_sentences
+from model.labels import DEFAULT_LABELS
 from tests.conftest import ROOT
 
 CASES = {
@@ -63,3 +64,23 @@ def test_empty_and_bad_input():
     assert split_sentences("") == [] and split_sentences("  \n\n ") == []
     with pytest.raises(TypeError):
         split_sentences(None)  # type: ignore[arg-type]
+
+
+SEED_ARTICLE_LABELS = ROOT / "benchmarks" / "data" / "seed_article_2014_iraq.labels.json"
+
+
+def test_seed_article_labels_align_with_the_splitter():
+    """The hand labels of the project's seed article (guideline v2) match the splitter's sentences one to one."""
+    import json
+
+    spec = json.loads(SEED_ARTICLE_LABELS.read_text(encoding="utf-8"))
+    article = ROOT / spec["article"]
+    if not article.is_file():
+        pytest.skip(f"{article} is not beside this checkout")
+    sentences = split_sentences(article.read_text(encoding="utf-8"))
+    assert [s["index"] for s in spec["sentences"]] == list(range(len(sentences)))
+    for row, sentence in zip(spec["sentences"], sentences):
+        assert sentence.text.startswith(row["starts"]), (row["index"], sentence.text[:40])
+        assert row["label"] in DEFAULT_LABELS
+    labels = {row["label"] for row in spec["sentences"]}
+    assert labels == set(DEFAULT_LABELS)  # the article reports all four events and none

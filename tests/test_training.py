@@ -141,3 +141,52 @@ def test_resume_without_saved_state_is_a_clear_error(tiny_config, tmp_path: Path
         == 2
     )
     assert "holds no saved training state" in capsys.readouterr().err
+
+
+def test_none_share_weights_give_none_the_asked_share():
+    from training.trainer import none_share_weights
+
+    labels = [0] * 30 + [1] * 10 + [2] * 60  # none (id 2) is 60 % of the rows
+    w = none_share_weights(labels, none_id=2, num_labels=3, share=0.9)
+    mass = {i: w[i].item() * labels.count(i) for i in range(3)}
+    assert mass[2] / sum(mass.values()) == pytest.approx(0.9)
+    assert w[0].item() == w[1].item() == 1.0
+    with pytest.raises(ValueError, match="both"):
+        none_share_weights([2, 2], none_id=2, num_labels=3, share=0.8)
+
+
+def test_checkpoint_averaging_averages_the_last_epochs():
+    import torch
+    from transformers import TrainerState
+
+    from training.trainer import _AverageLastEpochs
+
+    model = torch.nn.Linear(2, 1)
+    averager = _AverageLastEpochs(first_epoch=2)
+    seen = []
+    for epoch in (1, 2, 3):
+        with torch.no_grad():
+            model.weight.fill_(float(epoch))
+        seen.append(epoch)
+        averager.on_epoch_end(None, TrainerState(epoch=float(epoch)), None, model=model)
+    assert averager.apply(model) == 2
+    assert torch.allclose(model.weight, torch.full_like(model.weight, 2.5))  # mean of epochs 2 and 3, not 1
+
+
+def test_training_with_none_share_smoothing_and_averaging(tiny_config):
+    cfg = tiny_config.update(
+        {
+            "training.max_steps": -1,
+            "training.epochs": 2,
+            "training.none_share": 0.8,
+            "training.label_smoothing": 0.1,
+            "training.average_last_epochs": 2,
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = train(cfg, verbose=False)
+    saved = yaml.safe_load((result.checkpoint / "training_config.yaml").read_text())
+    assert saved["training"]["none_share"] == 0.8 and saved["training"]["average_last_epochs"] == 2
+    probs = EventClassifier.from_pretrained(result.checkpoint).predict_proba(["Jets struck the town."])
+    assert probs.shape == (1, 5) and np.isclose(probs.sum(), 1.0)

@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
-from training.data import DataError, DataReport, load_labelled_file, load_splits
-from training.evaluation import compute_metrics, evaluate_classifier, write_report
-from training.trainer import TrainResult, train
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported on first use, so the corpus tools (``training.corpus``) do not load PyTorch.
+_EXPORTS = {
+    "DataError": "training.data",
+    "DataReport": "training.data",
+    "load_labelled_file": "training.data",
+    "load_splits": "training.data",
+    "compute_metrics": "training.evaluation",
+    "evaluate_classifier": "training.evaluation",
+    "write_report": "training.evaluation",
+    "TrainResult": "training.trainer",
+    "train": "training.trainer",
+}
+
+if TYPE_CHECKING:
+    from training.data import DataError, DataReport, load_labelled_file, load_splits
+    from training.evaluation import compute_metrics, evaluate_classifier, write_report
+    from training.trainer import TrainResult, train
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'training' has no attribute {name!r}")
+
 
 __all__ = [
     "DataError",

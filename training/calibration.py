@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["choose_thresholds", "expected_calibration_error", "fit_temperature", "plot_reliability"]
+__all__ = ["choose_thresholds", "confidence_ece", "expected_calibration_error", "fit_temperature", "plot_reliability"]
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -41,8 +41,14 @@ def expected_calibration_error(probs: np.ndarray, gold: Sequence[int], n_bins: i
     probs = np.asarray(probs)
     if len(probs) == 0:
         return 0.0
-    confidence = probs.max(axis=1)
-    correct = probs.argmax(axis=1) == np.asarray(gold)
+    return confidence_ece(probs.max(axis=1), probs.argmax(axis=1) == np.asarray(gold), n_bins)
+
+
+def confidence_ece(confidence: Sequence[float], correct: Sequence[bool], n_bins: int = 15) -> float:
+    """ECE from each prediction's reported confidence and whether it was right (any decision rule)."""
+    confidence, correct = np.asarray(confidence, dtype=float), np.asarray(correct, dtype=bool)
+    if len(confidence) == 0:
+        return 0.0
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     ece = 0.0
     for lo, hi in zip(edges[:-1], edges[1:]):

@@ -44,6 +44,8 @@ STYLES = (
     "translated",
     "sitrep",
     "brief",
+    "note",
+    "lede",
 )
 SPLIT_SHARES = {"train": 0.8, "dev": 0.1, "test": 0.1}
 NEAR_DUPLICATE = 0.8

@@ -32,7 +32,13 @@ from training.evaluation import compute_metrics, evaluate_classifier, set_metric
 enable_offline_mode()
 
 import torch  # noqa: E402
-from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed  # noqa: E402
+from transformers import (  # noqa: E402
+    DataCollatorWithPadding,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
 
 __all__ = ["TrainResult", "train"]
 
@@ -41,6 +47,73 @@ __all__ = ["TrainResult", "train"]
 class TrainResult:
     checkpoint: Path
     metrics: dict[str, Any]
+
+
+class _EventTrainer(Trainer):
+    """The Hugging Face ``Trainer`` with optional per-label loss weights (``training.none_share``)."""
+
+    def __init__(self, *args: Any, class_weights: torch.Tensor | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.class_weights = class_weights
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
+        if self.class_weights is None:
+            return super().compute_loss(
+                model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch
+            )
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = torch.nn.functional.cross_entropy(
+            outputs.logits,
+            labels,
+            weight=self.class_weights.to(outputs.logits.device),
+            label_smoothing=self.args.label_smoothing_factor,
+        )
+        return (loss, outputs) if return_outputs else loss
+
+
+def none_share_weights(label_ids: list[int], none_id: int, num_labels: int, share: float) -> torch.Tensor:
+    """Per-label loss weights under which the ``none`` rows carry ``share`` of the training signal.
+
+    >>> none_share_weights([0, 1, 2, 2], none_id=2, num_labels=3, share=0.75).tolist()
+    [1.0, 1.0, 3.0]
+    """
+    n_none = sum(1 for i in label_ids if i == none_id)
+    n_event = len(label_ids) - n_none
+    if n_none == 0 or n_event == 0:
+        raise ValueError("training.none_share needs training rows of both the none label and the events")
+    weights = torch.ones(num_labels)
+    weights[none_id] = share * n_event / ((1.0 - share) * n_none)
+    return weights
+
+
+class _AverageLastEpochs(TrainerCallback):
+    """Keep a running sum of the weights at the end of each of the last ``n`` epochs (checkpoint averaging)."""
+
+    def __init__(self, first_epoch: float) -> None:
+        self.first_epoch = first_epoch
+        self.sums: dict[str, torch.Tensor] | None = None
+        self.count = 0
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):  # type: ignore[override]
+        if model is None or state.epoch is None or state.epoch < self.first_epoch - 1e-6:
+            return
+        weights = {k: v.detach().double().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+        if self.sums is None:
+            self.sums = weights
+        else:
+            for k, v in weights.items():
+                self.sums[k] += v
+        self.count += 1
+
+    def apply(self, model: torch.nn.Module) -> int:
+        """Load the average into ``model``; return how many epochs were averaged."""
+        if not self.count:
+            return 0
+        state = model.state_dict()
+        model.load_state_dict({k: (self.sums[k] / self.count).to(v.dtype) if k in self.sums else v
+                               for k, v in state.items()})
+        return self.count
 
 
 def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> TrainingArguments:
@@ -73,7 +146,7 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
         save_steps=t.save_steps if t.save_steps > 0 else 500,
         save_total_limit=2,
         save_only_model=False,  # keep optimizer, scheduler and RNG state so a run can resume exactly
-        load_best_model_at_end=per_epoch,
+        load_best_model_at_end=per_epoch and t.average_last_epochs == 1,
         metric_for_best_model="macro_f1" if per_epoch else None,
         greater_is_better=True,
         use_cpu=t.device == "cpu",
@@ -147,8 +220,24 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     output_dir = Path(config.training.output_dir)
     run_dir = output_dir.parent / f".{output_dir.name}.trainer"
     args = _training_arguments(config, run_dir, has_dev="dev" in tokenized)
-    trainer = Trainer(
+    class_weights = None
+    if config.training.none_share and not multi:
+        class_weights = none_share_weights(
+            list(splits["train"]["label"]),
+            label_names.index(config.model.none_label),
+            len(label_names),
+            config.training.none_share,
+        )
+        log(f"[train] loss weight of {config.model.none_label!r}: {class_weights.max().item():.2f} "
+            f"(none_share {config.training.none_share})")
+    averager = None
+    if config.training.average_last_epochs > 1:
+        first = max(1, int(np.ceil(config.training.epochs)) - config.training.average_last_epochs + 1)
+        averager = _AverageLastEpochs(first_epoch=first)
+        callbacks = [*(callbacks or []), averager]
+    trainer = _EventTrainer(
         model=classifier.model,
+        class_weights=class_weights,
         args=args,
         train_dataset=tokenized["train"],
         eval_dataset=tokenized.get("dev"),
@@ -176,6 +265,9 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     seconds = time.perf_counter() - start
 
     classifier.model = trainer.model
+    if averager is not None:
+        averaged = averager.apply(classifier.model)
+        log(f"[train] weights averaged over the last {averaged} epochs")
     classifier.model.eval()
     classifier.device = next(classifier.model.parameters()).device
     metrics: dict[str, Any] = {
