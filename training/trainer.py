@@ -33,6 +33,7 @@ enable_offline_mode()
 
 import torch  # noqa: E402
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed  # noqa: E402
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices  # noqa: E402
 
 __all__ = ["TrainResult", "train"]
 
@@ -92,6 +93,38 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
     )
 
 
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches whose shuffle depends only on ``seed + epoch``.
+
+    The Trainer's own ``LengthGroupedSampler`` draws its permutation from the global torch RNG when an epoch
+    starts, so a run resumed mid-epoch draws a different permutation than the uninterrupted run did. Seeding each
+    epoch's permutation (and getting the epoch from the Trainer's ``set_epoch``) makes ``--resume`` exact.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+        super().__init__(batch_size, lengths=list(lengths))
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+class _Trainer(Trainer):
+    """The Hugging Face Trainer with a resumable length-grouped sampler (see :class:`SeededLengthGroupedSampler`)."""
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        sampler = super()._get_train_sampler(train_dataset)
+        if type(sampler) is LengthGroupedSampler:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return SeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+        return sampler
+
+
 def calibrate(classifier: EventClassifier, dev: Any, config: Config) -> Calibration:
     """Fit the temperature (single-label) or the per-label thresholds (multi-label) on the dev split."""
     logits = classifier.predict_logits(dev["text"], progress=False)
@@ -147,7 +180,7 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     output_dir = Path(config.training.output_dir)
     run_dir = output_dir.parent / f".{output_dir.name}.trainer"
     args = _training_arguments(config, run_dir, has_dev="dev" in tokenized)
-    trainer = Trainer(
+    trainer = _Trainer(
         model=classifier.model,
         args=args,
         train_dataset=tokenized["train"],
