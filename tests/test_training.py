@@ -175,3 +175,11 @@ def test_resume_is_exact_with_length_grouped_batches(tiny_config, tmp_path: Path
         resumed = train(cut.update({"training.resume": True}), verbose=False)
     got = EventClassifier.from_pretrained(resumed.checkpoint).predict_proba(texts)
     np.testing.assert_allclose(got, expected, atol=1e-6)  # measured without the fix: 4e-3 apart
+
+
+def test_macro_f1_over_a_single_gold_label_is_flagged(trained_tiny: Path, tmp_path: Path):
+    clf = EventClassifier.from_pretrained(trained_tiny)
+    with pytest.warns(UserWarning, match="only the label.s. \\['airstrike'\\]: macro-F1 is the F1 of that one label"):
+        result = evaluate_classifier(clf, ["Jets struck.", "Drones hit a car."], ["airstrike"] * 2, out_dir=tmp_path)
+    assert "only the label" in result["warning"]
+    assert "**Warning:** the gold data has only the label(s) ['airstrike']" in (tmp_path / "report.md").read_text()

@@ -41,6 +41,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 f"accuracy {result.metrics[split]['accuracy']:.3f}  "
                 f"(report: {result.checkpoint / 'evaluation' / split / 'report.md'})"
             )
+            if result.metrics[split].get("warning"):
+                print(f"  warning: {result.metrics[split]['warning']}")
     return 0
 
 
