@@ -250,7 +250,12 @@ class EventClassifier:
             if config.inference.backend == "onnx":
                 from model.onnx_backend import OnnxLogits
 
-                onnx = OnnxLogits(root, file=config.inference.onnx_file, num_threads=config.inference.num_threads)
+                onnx = OnnxLogits(
+                    root,
+                    file=config.inference.onnx_file,
+                    num_threads=config.inference.num_threads,
+                    dynamic_batches=config.inference.onnx_dynamic_batches,
+                )
                 classifier = cls(None, tokenizer, config, onnx=onnx)
             else:
                 model = AutoModelForSequenceClassification.from_pretrained(

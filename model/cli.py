@@ -94,22 +94,41 @@ def write_csv(rows: Iterable[dict[str, Any]], fields: list[str], labels: list[st
 
 
 def export_main(argv: Sequence[str] | None = None) -> int:
-    """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32) and model.int8.onnx."""
+    """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32), model.int8.onnx (dynamic int8) and
+    model.int8-static.onnx (static int8, calibrated on sentences of the training file)."""
     parser = argparse.ArgumentParser(prog="cec-export-onnx", description=export_main.__doc__)
     parser.add_argument("--checkpoint", default="checkpoints/default")
     parser.add_argument("--no-quantize", action="store_true", help="only the fp32 export")
     parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's BERT graph fusion")
+    parser.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="text file (one sentence per line) to calibrate the static int8 model on "
+        "(default: sentences of the checkpoint's training file)",
+    )
     args = parser.parse_args(argv)
 
     from model.classifier import CheckpointError, EventClassifier
-    from model.onnx_backend import export_onnx
+    from model.onnx_backend import calibration_texts, export_onnx
 
     try:
         EventClassifier.from_pretrained(args.checkpoint)  # validates the checkpoint before exporting
-    except CheckpointError as exc:
+        if args.calibration:
+            with open(args.calibration, encoding="utf-8") as fh:
+                texts = [line.strip() for line in fh if line.strip()]
+        else:
+            texts = calibration_texts(args.checkpoint)
+    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
         parser.exit(2, f"cec-export-onnx: {exc}\n")
-    path = export_onnx(args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize)
+    if not texts and not args.no_quantize:
+        print("cec-export-onnx: no calibration sentences (training file not found): static int8 skipped", file=sys.stderr)
+    path = export_onnx(
+        args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize, calibration=texts or None
+    )
     print(f"written: {path} ({path.stat().st_size / 1e6:.1f} MB); use it with inference.backend=onnx")
+    static = path.parent / "model.int8-static.onnx"
+    if texts and static.is_file():
+        print(f"written: {static} ({static.stat().st_size / 1e6:.1f} MB, calibrated on {len(texts)} sentences)")
     return 0
 
 
