@@ -15,6 +15,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -442,15 +443,30 @@ class EventClassifier:
 
 
 # ---------------------------------------------------------------------- helpers
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _validate_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes, dict)) or not hasattr(texts, "__iter__"):
         raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
     items = list(texts)
+    replaced = []
     for i, text in enumerate(items):
         if not isinstance(text, str):
             raise TypeError(f"texts[{i}] is {type(text).__name__}, not a string")
         if not text.strip():
             raise ValueError(f"texts[{i}] is empty or whitespace; there is nothing to classify")
+        if _SURROGATE.search(text):  # not Unicode text (e.g. bytes read with errors="surrogateescape")
+            items[i] = _SURROGATE.sub("\ufffd", text)
+            replaced.append(i)
+    if replaced:
+        shown = ", ".join(f"texts[{i}]" for i in replaced[:5]) + (" …" if len(replaced) > 5 else "")
+        warnings.warn(
+            f"{len(replaced)} text(s) hold lone surrogate code points, which are not valid Unicode (often bytes that "
+            f"could not be decoded): {shown}; each was replaced with U+FFFD before classifying",
+            UnicodeWarning,
+            stacklevel=4,
+        )
     return items
 
 

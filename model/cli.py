@@ -12,6 +12,7 @@ import csv
 import json
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,7 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.exit(2, f"cec-predict: cannot read {path}: {exc}\n")
             rows += [{"document": path, **r} for r in extract_events(text, classifier, keep_none=not args.drop_none)]
     else:
-        texts = list(args.texts) or [line.strip() for line in sys.stdin if line.strip()]
+        if args.texts:
+            texts = list(args.texts)
+        else:  # bytes, so that invalid UTF-8 is reported (and replaced) instead of crashing the decoder
+            from model.inference import decode_text
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stdin = decode_text(sys.stdin.buffer.read(), "standard input")
+            for warning in caught:
+                print(f"cec-predict: warning: {warning.message}", file=sys.stderr)
+            texts = [line.strip() for line in stdin.splitlines() if line.strip()]
         if not texts:
             parser.exit(2, "cec-predict: nothing to classify (give sentences, --article FILE, or lines on stdin)\n")
         for text, pred in zip(texts, classifier.predict(texts)):
@@ -153,9 +164,18 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
         classifier = load(args.checkpoint)
     except (CheckpointError, OSError) as exc:
         parser.exit(2, f"cec-extract: {exc}\n")
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    skipped: list[str] = []
+
+    def report_skip(path: str, reason: str) -> None:
+        skipped.append(path)
+        print(f"cec-extract: skipped {path}: {reason}", file=sys.stderr)
+
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    except OSError as exc:
+        parser.exit(2, f"cec-extract: cannot write {args.output}: {exc.strerror or exc}\n")
     rows = stream_events(
-        iter_documents(args.source, pattern=args.pattern),
+        iter_documents(args.source, pattern=args.pattern, on_skip=report_skip),
         classifier,
         keep_none=not args.drop_none,
         with_codes=args.codes and args.format == "jsonl",
@@ -173,6 +193,9 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if skipped:
+        print(f"cec-extract: {len(skipped)} file(s) skipped (listed above); every other file was classified", file=sys.stderr)
+        return 1
     return 0
 
 
