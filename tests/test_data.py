@@ -36,39 +36,39 @@ def test_custom_column_names(tmp_path: Path):
     assert ds["text"] == ["Jets struck the town."] and ds["label"] == [1]
 
 
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("missing.csv", None, "file not found"),
-        ("data.txt", "text,label\n", "unsupported extension"),
-        ("empty.csv", "", "file is empty"),
-        ("nocol.csv", "sentence,label\nA b c.,none\n", r"missing column\(s\) \['text'\]"),
-        (
-            "labels.csv",
-            "text,label\nA.,none\nB.,airstrikes\nC.,Rally\n",
-            r"unknown labels 'airstrikes' at rows 3; 'Rally' at rows 4",
-        ),
-        ("numbers.jsonl", '{"text": "A.", "label": 3}\n', "not a label name"),
-        (
-            "conflict.csv",
-            "text,label\nJets struck.,airstrike\nJets  struck.,none\n",
-            "conflicting labels at rows 2 and 3",
-        ),
-        ("latin1.csv", "text,label\nCaf\xe9 bombed.,none\n".encode("latin-1"), "not valid UTF-8 .line 2"),
-        ("broken.jsonl", '{"text": "A.", "label": "none"}\n{"text": \n', "could not be parsed as JSONL: line 2,"),
-        ("late.jsonl", '{"text": "A.", "label": "none"}\n\n{"text": "B.", "label": "none"}\n{"text": \n', "line 4,"),
-        ("array.jsonl", '{"text": "A.", "label": "none"}\n[1, 2]\n', "line 2 is a JSON list, not an object"),
-        ("blank.jsonl", "\n  \n", "has no JSON lines"),
-        (
-            "blank_lines.jsonl",
-            '{"text": "A.", "label": "none"}\n\n{"text": "B.", "label": "nonee"}\n',
-            "unknown labels 'nonee' at rows 3",  # the line number, blank line counted
-        ),
-        ("header_only.csv", "text,label\n", r"has a header \(text, label\) but no data rows"),
-        ("semicolon.csv", "text;label\nA.;none\n", "looks semicolon-separated; columns must be separated by commas"),
-        ("tabs.csv", "text\tlabel\nA.\tnone\n", "looks tab-separated"),
-    ],
-)
+BAD_FILES = [
+    ("missing.csv", None, "file not found"),
+    ("data.txt", "text,label\n", "unsupported extension"),
+    ("empty.csv", "", "file is empty"),
+    ("nocol.csv", "sentence,label\nA b c.,none\n", r"missing column\(s\) \['text'\]"),
+    (
+        "labels.csv",
+        "text,label\nA.,none\nB.,airstrikes\nC.,Rally\n",
+        r"unknown labels 'airstrikes' at rows 3; 'Rally' at rows 4",
+    ),
+    ("numbers.jsonl", '{"text": "A.", "label": 3}\n', "not a label name"),
+    (
+        "conflict.csv",
+        "text,label\nJets struck.,airstrike\nJets  struck.,none\n",
+        "conflicting labels at rows 2 and 3",
+    ),
+    ("latin1.csv", "text,label\nCaf\xe9 bombed.,none\n".encode("latin-1"), "not valid UTF-8 .line 2"),
+    ("broken.jsonl", '{"text": "A.", "label": "none"}\n{"text": \n', "could not be parsed as JSONL: line 2,"),
+    ("late.jsonl", '{"text": "A.", "label": "none"}\n\n{"text": "B.", "label": "none"}\n{"text": \n', "line 4,"),
+    ("array.jsonl", '{"text": "A.", "label": "none"}\n[1, 2]\n', "line 2 is a JSON list, not an object"),
+    ("blank.jsonl", "\n  \n", "has no JSON lines"),
+    (
+        "blank_lines.jsonl",
+        '{"text": "A.", "label": "none"}\n\n{"text": "B.", "label": "nonee"}\n',
+        "unknown labels 'nonee' at rows 3",  # the line number, blank line counted
+    ),
+    ("header_only.csv", "text,label\n", r"has a header \(text, label\) but no data rows"),
+    ("semicolon.csv", "text;label\nA.;none\n", "looks semicolon-separated; columns must be separated by commas"),
+    ("tabs.csv", "text\tlabel\nA.\tnone\n", "looks tab-separated"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "message"), BAD_FILES, ids=[case[0] for case in BAD_FILES])
 def test_bad_files_name_file_rows_and_problem(tmp_path: Path, name: str, content, message: str):
     path = tmp_path / name
     if content is not None:
