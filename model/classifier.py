@@ -11,9 +11,11 @@ trained with), ``metrics.json`` and a ``README.md`` model card, so ``transformer
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -32,13 +34,24 @@ import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
-__all__ = ["UNCERTAIN", "Calibration", "CheckpointError", "EventClassifier", "Prediction"]
+__all__ = [
+    "UNCERTAIN",
+    "Calibration",
+    "CheckpointError",
+    "EventClassifier",
+    "Prediction",
+    "recover_interrupted_save",
+]
 
 CONFIG_FILE = "training_config.yaml"
 CALIBRATION_FILE = "calibration.json"
 UNCERTAIN = "uncertain"
 METRICS_FILE = "metrics.json"
 WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_CHECK_FILE = "tokenizer_check.json"
+TOKENIZER_PROBE = "Jets struck the town of Kherson on Sunday; 3,000 protesters marched in Kyiv."
+"""A sentence tokenised at save time; its ids are stored in ``tokenizer_check.json`` and compared at load time."""
+_TEMPERATURE_RANGE = (0.01, 100.0)
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index")
 _CHUNK = 8192
 _HF_PROBLEM = {
@@ -102,20 +115,41 @@ class Calibration:
         }
 
     @classmethod
-    def load(cls, path: Path) -> Calibration:
+    def load(cls, path: Path, labels: Sequence[str] | None = None) -> Calibration:
+        """Read and validate ``calibration.json``: a finite temperature in [0.01, 100], thresholds in (0, 1) for
+        known labels. A bad value is refused (it would make every prediction meaningless), naming the key."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            cal = cls(
-                float(data.get("temperature", 1.0)),
-                {k: float(v) for k, v in data.get("thresholds", {}).items()},
-                str(data.get("fitted_on", "")),
-                dict(data.get("details", {})),
-            )
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
+        except (OSError, ValueError) as exc:
             raise CheckpointError(f"{path}: unreadable calibration file ({exc})") from None
-        if not cal.temperature > 0:
-            raise CheckpointError(f"{path}: temperature must be positive, got {cal.temperature}")
-        return cal
+        if not isinstance(data, dict):
+            raise CheckpointError(
+                f"{path}: unreadable calibration file (expected a JSON object, got {type(data).__name__})"
+            )
+        temperature = data.get("temperature", 1.0)
+        low, high = _TEMPERATURE_RANGE
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise CheckpointError(f"{path}: temperature must be a number, got {temperature!r}")
+        if not (math.isfinite(temperature) and low <= temperature <= high):
+            raise CheckpointError(
+                f"{path}: temperature {temperature} is outside [{low:g}, {high:g}] (a fitted temperature never is); "
+                "the file is corrupt: delete it to use uncalibrated probabilities, or re-run calibration"
+            )
+        thresholds = data.get("thresholds") or {}
+        if not isinstance(thresholds, dict):
+            raise CheckpointError(f"{path}: thresholds must be a mapping of label to number, got {thresholds!r}")
+        for name, value in thresholds.items():
+            if labels is not None and name not in labels:
+                raise CheckpointError(f"{path}: threshold for unknown label {name!r} (labels: {list(labels)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+                raise CheckpointError(f"{path}: thresholds.{name} must be a number in (0, 1), got {value!r}")
+        details = data.get("details") or {}
+        return cls(
+            float(temperature),
+            {k: float(v) for k, v in thresholds.items()},
+            str(data.get("fitted_on", "")),
+            dict(details) if isinstance(details, dict) else {},
+        )
 
 
 class EventClassifier:
@@ -168,6 +202,8 @@ class EventClassifier:
         Pickle weights and remote code are refused.
         """
         root = Path(path)
+        if not root.exists():
+            recover_interrupted_save(root)
         if not root.is_dir():
             raise CheckpointError(f"checkpoint directory not found: {root}")
         config_json = root / "config.json"
@@ -183,8 +219,10 @@ class EventClassifier:
             raise CheckpointError(f"{root / WEIGHTS_FILE}: missing; the checkpoint has no safetensors weights")
         try:
             hf_config = json.loads(config_json.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"{config_json}: unreadable ({exc})") from None
+        if not isinstance(hf_config, dict):
+            raise CheckpointError(f"{config_json}: unreadable (expected a JSON object, got {type(hf_config).__name__})")
         if "auto_map" in hf_config:
             raise CheckpointError(f"{config_json}: asks for custom code (auto_map); remote code is never run")
         architectures = hf_config.get("architectures") or []
@@ -193,8 +231,7 @@ class EventClassifier:
                 f"{config_json}: architecture {architectures or hf_config.get('model_type')} is not a sequence "
                 "classifier; this is a base encoder or another kind of model, not a trained event classifier"
             )
-        id2label = {int(k): v for k, v in (hf_config.get("id2label") or {}).items()}
-        checkpoint_labels = [id2label[i] for i in sorted(id2label)]
+        checkpoint_labels = _labels_from_hf_config(hf_config, config_json)
         config = _read_checkpoint_config(root, checkpoint_labels)
         if checkpoint_labels != config.model.labels:
             raise CheckpointError(
@@ -214,7 +251,12 @@ class EventClassifier:
             if config.inference.backend == "onnx":
                 from model.onnx_backend import OnnxLogits
 
-                onnx = OnnxLogits(root, file=config.inference.onnx_file, num_threads=config.inference.num_threads)
+                onnx = OnnxLogits(
+                    root,
+                    file=config.inference.onnx_file,
+                    num_threads=config.inference.num_threads,
+                    dynamic_batches=config.inference.onnx_dynamic_batches,
+                )
                 classifier = cls(None, tokenizer, config, onnx=onnx)
             else:
                 model = AutoModelForSequenceClassification.from_pretrained(
@@ -228,24 +270,34 @@ class EventClassifier:
             raise CheckpointError(
                 f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})"
             ) from None
+        _check_tokenizer(tokenizer, hf_config, root)
         if (root / CALIBRATION_FILE).is_file():
-            classifier.calibration = Calibration.load(root / CALIBRATION_FILE)
+            classifier.calibration = Calibration.load(root / CALIBRATION_FILE, config.model.labels)
         return classifier
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, path: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None) -> Path:
         """Write a self-contained checkpoint directory atomically (a temporary directory renamed into place).
 
-        An interrupted save leaves any previous checkpoint at ``path`` untouched.
+        An interrupted save leaves any previous checkpoint at ``path`` untouched. Replacing a checkpoint takes two
+        renames (old one aside, new one in); if the process dies between them, the next load or save of ``path``
+        moves the old checkpoint back (:func:`recover_interrupted_save`).
         """
         if self.model is None:
             raise ValueError("an ONNX-backed classifier cannot be saved; save the PyTorch checkpoint it came from")
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        recover_interrupted_save(target, clean=("old", "tmp"))
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
         try:
             self.model.save_pretrained(tmp, safe_serialization=True)
             self.tokenizer.save_pretrained(tmp)
+            probe = {
+                "text": TOKENIZER_PROBE,
+                "input_ids": _probe_ids(self.tokenizer),
+                "tokenizer_size": len(self.tokenizer),
+            }
+            (tmp / TOKENIZER_CHECK_FILE).write_text(json.dumps(probe, indent=2), encoding="utf-8")
             self.config.save(tmp / CONFIG_FILE)
             (tmp / CALIBRATION_FILE).write_text(json.dumps(self.calibration.to_dict(), indent=2), encoding="utf-8")
             if metrics is not None:
@@ -391,15 +443,30 @@ class EventClassifier:
 
 
 # ---------------------------------------------------------------------- helpers
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _validate_texts(texts: Any) -> list[str]:
     if isinstance(texts, (str, bytes, dict)) or not hasattr(texts, "__iter__"):
         raise TypeError(f"texts must be a list of strings, got {type(texts).__name__}")
     items = list(texts)
+    replaced = []
     for i, text in enumerate(items):
         if not isinstance(text, str):
             raise TypeError(f"texts[{i}] is {type(text).__name__}, not a string")
         if not text.strip():
             raise ValueError(f"texts[{i}] is empty or whitespace; there is nothing to classify")
+        if _SURROGATE.search(text):  # not Unicode text (e.g. bytes read with errors="surrogateescape")
+            items[i] = _SURROGATE.sub("\ufffd", text)
+            replaced.append(i)
+    if replaced:
+        shown = ", ".join(f"texts[{i}]" for i in replaced[:5]) + (" …" if len(replaced) > 5 else "")
+        warnings.warn(
+            f"{len(replaced)} text(s) hold lone surrogate code points, which are not valid Unicode (often bytes that "
+            f"could not be decoded): {shown}; each was replaced with U+FFFD before classifying",
+            UnicodeWarning,
+            stacklevel=4,
+        )
     return items
 
 
@@ -432,6 +499,112 @@ def _read_checkpoint_config(root: Path, checkpoint_labels: list[str]) -> Config:
         overrides["model.none_label"] = checkpoint_labels[-1]
     overrides["model.max_length"] = min(512, int(getattr(hf, "max_position_embeddings", 512)))
     return Config().update(overrides)
+
+
+def recover_interrupted_save(target: str | os.PathLike[str], *, clean: Sequence[str] = ()) -> list[str]:
+    """Repair what a killed :meth:`EventClassifier.save_pretrained` (or training run) left next to ``target``.
+
+    If ``target`` is missing but a previous checkpoint was moved aside (``.<name>.old-*``, the process died between
+    the two renames of a save), it is moved back. ``clean`` names the leftovers to delete afterwards: ``"old"``
+    (superseded checkpoints), ``"tmp"`` (half-written saves; both before each save) and ``"eval"`` (evaluation
+    reports being staged; before each training run). Returns a description of each action (also a warning).
+    """
+    target = Path(target)
+    parent = target.parent
+    if not parent.is_dir():
+        return []
+    actions: list[str] = []
+
+    def leftovers(kind: str) -> list[Path]:
+        found = [p for p in parent.glob(f".{glob.escape(target.name)}.{kind}-*") if p.is_dir()]
+        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+    if not target.exists():
+        for old in leftovers("old"):
+            if (old / "config.json").is_file() and (old / WEIGHTS_FILE).is_file():
+                try:
+                    old.rename(target)
+                except OSError as exc:
+                    if target.is_dir():  # a save running at the same time has just put its checkpoint in place
+                        break
+                    raise CheckpointError(
+                        f"{target}: an interrupted save left the previous checkpoint in {old}, and it could not be "
+                        f"moved back ({exc}); rename it to {target.name} by hand"
+                    ) from None
+                actions.append(f"restored {target} from {old.name} (a save was interrupted between its two renames)")
+                break
+    for kind in clean:
+        if kind in ("old", "tmp", "eval"):
+            for leftover in leftovers(kind):
+                shutil.rmtree(leftover, ignore_errors=True)
+                actions.append(f"removed {leftover.name} left by an interrupted save or training run")
+    for action in actions:
+        warnings.warn(action, stacklevel=3)
+    return actions
+
+
+def _labels_from_hf_config(hf_config: dict[str, Any], config_json: Path) -> list[str]:
+    """The labels of ``id2label``, in id order; ids must be the integers 0..n-1 and labels non-empty strings."""
+    raw = hf_config.get("id2label") or {}
+    if not isinstance(raw, dict):
+        raise CheckpointError(f"{config_json}: id2label must be a mapping of id to label, got {type(raw).__name__}")
+    id2label: dict[int, str] = {}
+    for key, value in raw.items():
+        try:
+            index = int(key)
+        except (TypeError, ValueError):
+            raise CheckpointError(f"{config_json}: id2label key {key!r} is not an integer id") from None
+        if not isinstance(value, str) or not value.strip():
+            raise CheckpointError(f"{config_json}: id2label[{key!r}] = {value!r} is not a label name")
+        id2label[index] = value
+    if id2label and sorted(id2label) != list(range(len(id2label))):
+        raise CheckpointError(f"{config_json}: id2label ids {sorted(id2label)} are not 0..{len(id2label) - 1}")
+    return [id2label[i] for i in sorted(id2label)]
+
+
+def _probe_ids(tokenizer: Any) -> list[int]:
+    return [int(i) for i in tokenizer(TOKENIZER_PROBE)["input_ids"]]
+
+
+def _check_tokenizer(tokenizer: Any, hf_config: dict[str, Any], root: Path) -> None:
+    """Refuse a tokenizer that does not belong to the model (missing or swapped tokenizer files give garbage).
+
+    The tokenizer's size must not exceed the embedding rows of ``config.json``; a known sentence must tokenise
+    to the ids stored at save time in ``tokenizer_check.json`` (checkpoints without it: it must not come out
+    mostly as the unknown token)."""
+    size = len(tokenizer)
+    vocab = hf_config.get("vocab_size")
+    hint = "the tokenizer files are missing, changed or from another model; restore them from the training run"
+    if isinstance(vocab, int) and size > vocab:
+        raise CheckpointError(
+            f"{root}: the tokenizer does not match the model: it has {size} tokens but the model has {vocab} embedding rows "
+            f"(config.json vocab_size); {hint}"
+        )
+    ids = _probe_ids(tokenizer)
+    check_file = root / TOKENIZER_CHECK_FILE
+    if check_file.is_file():
+        try:
+            stored = json.loads(check_file.read_text(encoding="utf-8"))
+            expected = [int(i) for i in stored["input_ids"]]
+            text = str(stored["text"])
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"{check_file}: unreadable ({exc})") from None
+        got = [int(i) for i in tokenizer(text)["input_ids"]]
+        if got != expected or (isinstance(vocab, int) and size != vocab):
+            raise CheckpointError(
+                f"{root}: the tokenizer does not match the model: {text!r} tokenises to {got[:12]}… "
+                f"(expected {expected[:12]}…, stored in {TOKENIZER_CHECK_FILE}; tokenizer size {size}, model "
+                f"vocab_size {vocab}); {hint}"
+            )
+        return
+    unk = getattr(tokenizer, "unk_token_id", None)
+    special = set(getattr(tokenizer, "all_special_ids", []) or []) - {unk}
+    words = [i for i in ids if i not in special]
+    if unk is not None and words and sum(i == unk for i in words) * 2 >= len(words):
+        raise CheckpointError(
+            f"{root}: the tokenizer does not match the model: it reads the English test sentence {TOKENIZER_PROBE!r} as mostly unknown tokens "
+            f"(tokenizer size {size}, model vocab_size {vocab}); {hint}"
+        )
 
 
 def _model_card(config: Config, metrics: dict[str, Any] | None) -> str:

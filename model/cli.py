@@ -12,6 +12,7 @@ import csv
 import json
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -62,7 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.exit(2, f"cec-predict: cannot read {path}: {exc}\n")
             rows += [{"document": path, **r} for r in extract_events(text, classifier, keep_none=not args.drop_none)]
     else:
-        texts = list(args.texts) or [line.strip() for line in sys.stdin if line.strip()]
+        if args.texts:
+            texts = list(args.texts)
+        else:  # bytes, so that invalid UTF-8 is reported (and replaced) instead of crashing the decoder
+            from model.inference import decode_text
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stdin = decode_text(sys.stdin.buffer.read(), "standard input")
+            for warning in caught:
+                print(f"cec-predict: warning: {warning.message}", file=sys.stderr)
+            texts = [line.strip() for line in stdin.splitlines() if line.strip()]
         if not texts:
             parser.exit(2, "cec-predict: nothing to classify (give sentences, --article FILE, or lines on stdin)\n")
         for text, pred in zip(texts, classifier.predict(texts)):
@@ -94,22 +105,41 @@ def write_csv(rows: Iterable[dict[str, Any]], fields: list[str], labels: list[st
 
 
 def export_main(argv: Sequence[str] | None = None) -> int:
-    """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32) and model.int8.onnx."""
+    """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32), model.int8.onnx (dynamic int8) and
+    model.int8-static.onnx (static int8, calibrated on sentences of the training file)."""
     parser = argparse.ArgumentParser(prog="cec-export-onnx", description=export_main.__doc__)
     parser.add_argument("--checkpoint", default="checkpoints/default")
     parser.add_argument("--no-quantize", action="store_true", help="only the fp32 export")
     parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's BERT graph fusion")
+    parser.add_argument(
+        "--calibration",
+        metavar="FILE",
+        help="text file (one sentence per line) to calibrate the static int8 model on "
+        "(default: sentences of the checkpoint's training file)",
+    )
     args = parser.parse_args(argv)
 
     from model.classifier import CheckpointError, EventClassifier
-    from model.onnx_backend import export_onnx
+    from model.onnx_backend import calibration_texts, export_onnx
 
     try:
         EventClassifier.from_pretrained(args.checkpoint)  # validates the checkpoint before exporting
-    except CheckpointError as exc:
+        if args.calibration:
+            with open(args.calibration, encoding="utf-8") as fh:
+                texts = [line.strip() for line in fh if line.strip()]
+        else:
+            texts = calibration_texts(args.checkpoint)
+    except (CheckpointError, OSError, UnicodeDecodeError) as exc:
         parser.exit(2, f"cec-export-onnx: {exc}\n")
-    path = export_onnx(args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize)
+    if not texts and not args.no_quantize:
+        print("cec-export-onnx: no calibration sentences (training file not found): static int8 skipped", file=sys.stderr)
+    path = export_onnx(
+        args.checkpoint, quantize=not args.no_quantize, optimize=not args.no_optimize, calibration=texts or None
+    )
     print(f"written: {path} ({path.stat().st_size / 1e6:.1f} MB); use it with inference.backend=onnx")
+    static = path.parent / "model.int8-static.onnx"
+    if texts and static.is_file():
+        print(f"written: {static} ({static.stat().st_size / 1e6:.1f} MB, calibrated on {len(texts)} sentences)")
     return 0
 
 
@@ -134,9 +164,18 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
         classifier = load(args.checkpoint)
     except (CheckpointError, OSError) as exc:
         parser.exit(2, f"cec-extract: {exc}\n")
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    skipped: list[str] = []
+
+    def report_skip(path: str, reason: str) -> None:
+        skipped.append(path)
+        print(f"cec-extract: skipped {path}: {reason}", file=sys.stderr)
+
+    try:
+        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    except OSError as exc:
+        parser.exit(2, f"cec-extract: cannot write {args.output}: {exc.strerror or exc}\n")
     rows = stream_events(
-        iter_documents(args.source, pattern=args.pattern),
+        iter_documents(args.source, pattern=args.pattern, on_skip=report_skip),
         classifier,
         keep_none=not args.drop_none,
         with_codes=args.codes and args.format == "jsonl",
@@ -154,6 +193,9 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
     finally:
         if out is not sys.stdout:
             out.close()
+    if skipped:
+        print(f"cec-extract: {len(skipped)} file(s) skipped (listed above); every other file was classified", file=sys.stderr)
+        return 1
     return 0
 
 

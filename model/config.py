@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -87,7 +88,11 @@ class TrainingConfig:
     """Optimisation settings (passed to the Hugging Face ``Trainer``)."""
 
     output_dir: str = "checkpoints/default"
-    """Where the final checkpoint is written."""
+    """Where the final checkpoint is written. An existing checkpoint there is replaced (atomically); an existing
+    folder that is not a checkpoint (and not empty) is refused unless ``overwrite_output_dir`` is set."""
+    overwrite_output_dir: bool = False
+    """Allow training to replace an existing folder at ``output_dir`` that is not a checkpoint (``--overwrite``);
+    everything in it is deleted."""
     epochs: float = 4.0
     batch_size: int = 32
     eval_batch_size: int = 64
@@ -135,7 +140,13 @@ class InferenceConfig:
     """``torch`` (the Hugging Face model) or ``onnx`` (ONNX Runtime on the checkpoint's ``onnx/`` export, made
     with ``cec-export-onnx``; CPU only)."""
     onnx_file: str = "model.int8.onnx"
-    """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs (``model.onnx`` is the fp32 export)."""
+    """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs (``model.onnx`` is the fp32 export,
+    ``model.int8-static.onnx`` the statically quantised one). A plain file name: model files never come from
+    outside the checkpoint."""
+    onnx_dynamic_batches: bool = False
+    """Run a dynamically quantised ONNX model on whole padded batches. Faster, but its activation scales are then
+    computed over the whole batch, so a sentence's scores depend on the other sentences in the call. Off by
+    default: each sentence runs alone (its own scales), and its result never depends on its neighbours."""
     min_confidence: float = 0.0
     """Return the label ``uncertain`` when the top probability is below this (0 disables)."""
     sort_by_length: bool = True
@@ -296,14 +307,19 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
             return value
         raise ConfigError(f"{where}: expected an integer, got {value!r}")
     if hint is float:
+        number = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if number is None:
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(number):
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if hint is str:
         if isinstance(value, str):
             return value
@@ -363,3 +379,20 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("training.save_steps: must be >= 0")
     if cfg.inference.num_threads < 0:
         raise ConfigError("inference.num_threads: must be >= 0")
+    for section in (cfg.model, cfg.data, cfg.training, cfg.inference):  # also values set in code, not parsed
+        for f in dataclasses.fields(section):
+            value = getattr(section, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{_section_name(section)}.{f.name}: expected a finite number, got {value}")
+    onnx_file = cfg.inference.onnx_file
+    if not onnx_file or onnx_file in (".", "..") or any(sep in onnx_file for sep in ("/", "\\", ":")):
+        raise ConfigError(
+            f"inference.onnx_file: {onnx_file!r} must be a plain file name inside the checkpoint's onnx/ folder "
+            "(no folders, no '..')"
+        )
+
+
+def _section_name(section: Any) -> str:
+    return {ModelConfig: "model", DataConfig: "data", TrainingConfig: "training", InferenceConfig: "inference"}[
+        type(section)
+    ]

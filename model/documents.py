@@ -11,9 +11,10 @@ mid-sentence are joined.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Sentence", "split_sentences"]
+__all__ = ["Sentence", "iter_sentences", "split_sentences"]
 
 # Words that end with a period without ending a sentence (compared case-insensitively, without the period).
 _ABBREVIATIONS = frozenset(
@@ -31,7 +32,8 @@ _SENTENCE_STARTERS = frozenset(
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+)")
 _NEXT_START = re.compile(r"\s+([\"'“‘«(\[]?)(\S+)")
-_WORD_BEFORE = re.compile(r"(\S+)$")
+_WORD_BEFORE = re.compile(r"(?<!\S)(\S+)$")  # a whole word: the lookbehind stops scans from inside words
+_WORD_WINDOW = 64  # characters looked at before a full stop to find the word it ends; doubled for longer words
 
 
 @dataclass(frozen=True)
@@ -45,51 +47,62 @@ class Sentence:
 
 def split_sentences(text: str) -> list[Sentence]:
     """Split ``text`` into sentences with offsets into ``text``. Empty input gives an empty list."""
+    return list(iter_sentences(text))
+
+
+def iter_sentences(text: str) -> Iterator[Sentence]:
+    """Like :func:`split_sentences`, one sentence at a time: work and memory are linear in the length of ``text``
+    (a 20 MB article streams out sentence by sentence)."""
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, got {type(text).__name__}")
-    out: list[Sentence] = []
     for block_start, block_end in _blocks(text):
         start = block_start
         for match in _BOUNDARY.finditer(text, block_start, block_end):
             end = match.end()
             if _is_boundary(text, start, end, block_end):
-                _emit(text, start, end, out)
+                sentence = _span(text, start, end)
+                if sentence:
+                    yield sentence
                 start = end
-        _emit(text, start, block_end, out)
-    return out
+        sentence = _span(text, start, block_end)
+        if sentence:
+            yield sentence
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
+def _blocks(text: str) -> Iterator[tuple[int, int]]:
     """Spans of text separated by line breaks that end a unit (paragraph breaks, headline lines)."""
-    spans: list[tuple[int, int]] = []
-    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
     current: tuple[int, int] | None = None
-    for start, end in lines:
-        line = text[start:end].strip()
+    previous = ""  # the last line of ``current``, right-stripped: what decides whether the next line joins it
+    trailing = 0  # whitespace after it, at the end of ``current``
+    for m in re.finditer(r"[^\n]+", text):
+        start, end = m.span()
+        raw = m.group()
+        line = raw.strip()
         if not line:
             if current:
-                spans.append(current)
+                yield current
                 current = None
             continue
-        if current is None:
-            current = (start, end)
-            continue
-        between = text[current[1] : start]
-        previous = text[current[0] : current[1]].rstrip()
-        hard_wrap = (
-            between.count("\n") == 1
-            and previous[-1:].isalpha()
-            and previous[-1:].islower()
-            and (line[:1].islower() or len(previous) > 60)
-        ) or (between.count("\n") == 1 and previous[-1:] in {",", ";", "-", "–"})
-        if hard_wrap:
-            current = (current[0], end)
+        if current is not None:
+            newlines = start - current[1]  # only line breaks lie between two matches
+            block_length = current[1] - trailing - current[0]  # the block so far, right-stripped
+            hard_wrap = (
+                newlines == 1
+                and previous[-1:].isalpha()
+                and previous[-1:].islower()
+                and (line[:1].islower() or block_length > 60)
+            ) or (newlines == 1 and previous[-1:] in {",", ";", "-", "–"})
+            if hard_wrap:
+                current = (current[0], end)
+            else:
+                yield current
+                current = (start, end)
         else:
-            spans.append(current)
             current = (start, end)
+        previous = raw.rstrip()
+        trailing = len(raw) - len(previous)
     if current:
-        spans.append(current)
-    return spans
+        yield current
 
 
 def _is_boundary(text: str, start: int, end: int, block_end: int) -> bool:
@@ -106,8 +119,7 @@ def _is_boundary(text: str, start: int, end: int, block_end: int) -> bool:
         return False
     if mark != ".":
         return True
-    before = _WORD_BEFORE.search(text, start, punct_pos)
-    token = before.group(1) if before else ""
+    token = _word_before(text, start, punct_pos)
     bare = token.rstrip(".").lstrip("\"'“‘(«[")
     if bare.lower() in _ABBREVIATIONS:
         # "Jan. 3" or "Gen. Ali" never end a sentence; "... in Jan. The next day" rarely happens.
@@ -119,10 +131,24 @@ def _is_boundary(text: str, start: int, end: int, block_end: int) -> bool:
     return True
 
 
-def _emit(text: str, start: int, end: int, out: list[Sentence]) -> None:
+def _word_before(text: str, start: int, end: int) -> str:
+    """The run of non-space characters that ends at ``end`` (not before ``start``), found by looking back from
+    ``end`` over a window that doubles until the word fits: the cost is the word's length, never the distance to
+    ``start`` (searching from ``start`` made long runs of abbreviations quadratic)."""
+    window = _WORD_WINDOW
+    while True:
+        lo = max(start, end - window)
+        found = _WORD_BEFORE.search(text, lo, end)  # the lookbehind sees text before ``lo``: words are never cut
+        if found is not None:
+            return found.group(1)
+        if lo == start:  # the word began before ``start``: its part from ``start`` on
+            return text[start:end] if end > start and not text[end - 1].isspace() else ""
+        window *= 2
+
+
+def _span(text: str, start: int, end: int) -> Sentence | None:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
         end -= 1
-    if end > start:
-        out.append(Sentence(text[start:end], start, end))
+    return Sentence(text[start:end], start, end) if end > start else None

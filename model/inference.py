@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,11 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from model.classifier import CheckpointError, EventClassifier, Prediction
-from model.documents import Sentence, split_sentences
+from model.documents import Sentence, iter_sentences, split_sentences
 
 __all__ = [
     "DEFAULT_CHECKPOINT_ENV",
+    "decode_text",
     "default_checkpoint",
     "extract_events",
     "iter_documents",
@@ -95,13 +97,42 @@ def extract_events(
     return rows
 
 
-def iter_documents(source: str | os.PathLike[str], *, pattern: str = "*.txt") -> Iterator[tuple[str, str]]:
+def decode_text(data: bytes, source: str) -> str:
+    """Decode UTF-8 (a byte-order mark is dropped). Undecodable bytes become U+FFFD, with a warning that names
+    ``source`` and the first lines concerned: the text is still classified, and the user is told."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    lines = []
+    for number, line in enumerate(data.split(b"\n"), 1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            lines.append(number)
+    shown = ", ".join(map(str, lines[:8])) + (f" and {len(lines) - 8} more" if len(lines) > 8 else "")
+    warnings.warn(
+        f"{source}: not valid UTF-8 at line(s) {shown}; the undecodable bytes were replaced with U+FFFD",
+        UnicodeWarning,
+        stacklevel=2,
+    )
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def iter_documents(
+    source: str | os.PathLike[str],
+    *,
+    pattern: str = "*.txt",
+    on_skip: Callable[[str, str], None] | None = None,
+) -> Iterator[tuple[str, str]]:
     """Yield ``(document_id, text)`` from a file, a folder (recursively, files matching ``pattern``, sorted) or
-    ``"-"`` (standard input, one document). Files are read one at a time."""
+    ``"-"`` (standard input, one document; undecodable bytes are replaced, with a warning). Files are read one at
+    a time. A file that cannot be read, is not UTF-8 or holds NUL bytes (binary, UTF-16) is skipped: ``on_skip``
+    is called with its path and the reason (default: a warning), and the other files go on."""
     import sys
 
     if str(source) == "-":
-        yield "<stdin>", sys.stdin.read()
+        yield "<stdin>", _universal_newlines(decode_text(sys.stdin.buffer.read(), "<stdin>"))
         return
     path = Path(source)
     if path.is_dir():
@@ -110,11 +141,34 @@ def iter_documents(source: str | os.PathLike[str], *, pattern: str = "*.txt") ->
         files = [path]
     else:
         raise FileNotFoundError(f"{path}: no such file or folder")
+
+    def skip(file: Path, reason: str) -> None:
+        if on_skip is not None:
+            on_skip(str(file), reason)
+        else:
+            warnings.warn(f"{file}: skipped ({reason})", stacklevel=3)
+
     for file in files:
         try:
-            yield str(file), file.read_text(encoding="utf-8")
+            data = file.read_bytes()
+        except OSError as exc:
+            skip(file, f"cannot be read: {exc.strerror or exc}")
+            continue
+        try:
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ValueError(f"{file}: not valid UTF-8 ({exc})") from None
+            line = data[: exc.start].count(b"\n") + 1
+            skip(file, f"not valid UTF-8 (line {line}, byte {exc.start}); binary, or another encoding such as latin-1")
+            continue
+        if "\x00" in text:
+            skip(file, "contains NUL bytes: a binary file, or UTF-16 text")
+            continue
+        yield str(file), _universal_newlines(text)
+
+
+def _universal_newlines(text: str) -> str:
+    """``\\r\\n`` and ``\\r`` as ``\\n``, as text-mode reading gives them (offsets refer to this text)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def stream_events(
@@ -153,9 +207,9 @@ def stream_events(
 
     with tqdm(desc="sentences", unit="sent", disable=not progress) as bar:
         for doc, text in documents:
-            for index, sentence in enumerate(split_sentences(text)):
+            for index, sentence in enumerate(iter_sentences(text)):
                 pending.append((doc, index, sentence))
-            if len(pending) >= buffer_sentences:
-                yield from flush()
+                if len(pending) >= buffer_sentences:  # also inside a long document: memory stays flat
+                    yield from flush()
         if pending:
             yield from flush()

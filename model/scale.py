@@ -28,6 +28,7 @@ __all__ = [
     "ERROR_COLUMN",
     "add_predictions",
     "article_sentences",
+    "check_input_files",
     "init_ray",
     "input_files",
     "predict_many",
@@ -202,6 +203,41 @@ def input_files(source: str | os.PathLike[str]) -> tuple[str, list[str]]:
     return kind, paths
 
 
+def check_input_files(kind: str, paths: Sequence[str]) -> None:
+    """Check tabular input before Ray reads it, so a broken file is reported by name and line (Ray's own error is
+    a long trace without either): every JSONL line must be a JSON object in UTF-8; every Parquet file must have a
+    readable footer. CSV files are left to the reader. Raises ``ValueError``."""
+    import json
+
+    if kind == "json":
+        for path in paths:
+            with open(path, "rb") as fh:
+                for number, raw in enumerate(fh, 1):
+                    if number == 1:
+                        raw = raw.removeprefix(b"\xef\xbb\xbf")
+                    if not raw.strip():
+                        continue
+                    try:
+                        value = json.loads(raw.decode("utf-8"))
+                    except UnicodeDecodeError as exc:
+                        raise ValueError(f"{path}: line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(
+                            f"{path}: line {number}, column {exc.colno}: not valid JSON ({exc.msg}); each line must "
+                            "be one JSON object"
+                        ) from None
+                    if not isinstance(value, dict):
+                        raise ValueError(f"{path}: line {number}: a JSON {type(value).__name__}, not an object")
+    elif kind == "parquet":
+        import pyarrow.parquet as pq
+
+        for path in paths:
+            try:
+                pq.ParquetFile(path).close()
+            except (OSError, pa.ArrowException) as exc:
+                raise ValueError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
 def article_sentences(row: dict[str, Any]) -> list[dict[str, Any]]:
     """Split one article file (a row of ``read_binary_files(include_paths=True)``) into sentence rows:
     ``document``, ``sentence_index``, ``start``, ``end``, ``sentence`` and ``error``. An unreadable or empty
@@ -287,8 +323,11 @@ def predict_many(
     labels = EventClassifier.from_pretrained(checkpoint, overrides=list(overrides)).labels  # fail fast, before Ray
     kind, paths = input_files(source)
     out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out}: is a file, not a folder; give a new folder for the Parquet output")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: output folder is not empty; choose a new folder")
+    check_input_files(kind, paths)
 
     started_here = not ray.is_initialized()
     if started_here:

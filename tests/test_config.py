@@ -40,6 +40,13 @@ def test_precedence_defaults_yaml_overrides(tmp_path: Path):
         (["model.max_length=4096"], "512"),
         (["epochs=3"], "section.key=value"),
         (["training.epochs"], "section.key=value"),
+        (["training.learning_rate=.nan"], "training.learning_rate: expected a finite number"),
+        (["training.epochs=.nan"], "training.epochs: expected a finite number"),
+        (["training.epochs=.inf"], "training.epochs: expected a finite number"),
+        (["training.weight_decay=nan"], "training.weight_decay: expected a finite number"),
+        (["inference.onnx_file=../../other/model.onnx"], "inference.onnx_file: .*plain file name"),
+        (["inference.onnx_file=/tmp/model.onnx"], "inference.onnx_file: .*plain file name"),
+        (["inference.onnx_file=.."], "inference.onnx_file: .*plain file name"),
     ],
 )
 def test_bad_overrides_are_rejected(overrides: list[str], message: str):
@@ -89,3 +96,10 @@ def test_save_and_reload_round_trip(tmp_path: Path):
     cfg = load_config(None, ["training.epochs=3", "inference.batch_size=7"])
     cfg.save(tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == cfg
+
+
+def test_non_finite_numbers_set_in_code_are_rejected():
+    from model.config import TrainingConfig
+
+    with pytest.raises(ConfigError, match="training.learning_rate: expected a finite number"):
+        Config(training=TrainingConfig(learning_rate=float("nan")))

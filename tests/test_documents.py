@@ -84,3 +84,68 @@ def test_seed_article_labels_align_with_the_splitter():
         assert row["label"] in DEFAULT_LABELS
     labels = {row["label"] for row in spec["sentences"]}
     assert labels == set(DEFAULT_LABELS)  # the article reports all four events and none
+
+
+class _CountingText(str):
+    """A text that counts the characters copied out of it by slicing (the splitter's own work on it)."""
+
+    copied = 0
+
+    def __getitem__(self, key):
+        result = str.__getitem__(self, key)
+        _CountingText.copied += len(result)
+        return result
+
+
+class _CountingPattern:
+    """Wraps a compiled pattern and counts the characters its searches and matches run over."""
+
+    def __init__(self, pattern, counter: list[int]) -> None:
+        self.pattern, self.counter = pattern, counter
+
+    def search(self, text, pos=0, endpos=None):
+        endpos = len(text) if endpos is None else min(endpos, len(text))
+        found = self.pattern.search(text, pos, endpos)
+        self.counter[0] += (found.end() if found else endpos) - pos
+        return found
+
+    def match(self, text, pos=0, endpos=None):
+        found = self.pattern.match(text, pos, len(text) if endpos is None else endpos)
+        self.counter[0] += (found.end() - pos) if found else 1
+        return found
+
+    def finditer(self, text, pos=0, endpos=None):
+        endpos = len(text) if endpos is None else min(endpos, len(text))
+        self.counter[0] += endpos - pos
+        return self.pattern.finditer(text, pos, endpos)
+
+
+def _work(monkeypatch: pytest.MonkeyPatch, text: str) -> int:
+    """Characters scanned by the splitter's patterns plus characters it copied out of the text."""
+    import model.documents as documents
+
+    counter = [0]
+    for name in ("_BOUNDARY", "_NEXT_START", "_WORD_BEFORE"):
+        monkeypatch.setattr(documents, name, _CountingPattern(getattr(documents, name), counter))
+    _CountingText.copied = 0
+    sentences = split_sentences(_CountingText(text))
+    assert sentences and all(text[s.start : s.end] == s.text for s in sentences)
+    monkeypatch.undo()
+    return counter[0] + _CountingText.copied
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "Gen. ",  # a long run of abbreviations: no sentence ends, the sentence start stays far behind
+        "J. ",  # initials
+        "the U.S. and ",  # acronyms
+        "fighting went on in the north and\n",  # hard-wrapped lines joined into one block
+        "Jets struck the town. ",  # ordinary sentences
+    ],
+)
+def test_splitting_work_is_linear_in_the_text_length(monkeypatch: pytest.MonkeyPatch, unit: str):
+    """Counted work, not time: doubling the text must not much more than double the work (it quadrupled)."""
+    small, large = _work(monkeypatch, unit * 2000), _work(monkeypatch, unit * 4000)
+    assert large / small < 2.3
+    assert small < 40 * len(unit * 2000)

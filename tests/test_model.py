@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from model import EventClassifier, Prediction, predict
 from model.classifier import CheckpointError
@@ -161,6 +163,20 @@ def test_refuses_pickle_weights(trained_tiny: Path, tmp_path: Path):
         "base_encoder",
         "bad_calibration",
         "bad_training_config",
+        "config_is_a_list",
+        "id2label_key_not_int",
+        "id2label_gap",
+        "tokenizer_files_missing",
+        "tokenizer_files_missing_no_check_file",
+        "tokenizer_class_changed",
+        "tokenizer_vocab_swapped",
+        "temperature_infinity",
+        "temperature_nan",
+        "temperature_absurd",
+        "threshold_absurd",
+        "threshold_unknown_label",
+        "calibration_is_a_list",
+        "onnx_file_outside",
     ],
 )
 def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, broken: str):
@@ -176,6 +192,20 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         "base_encoder": "config.json: architecture .*not a sequence",
         "bad_calibration": "calibration.json: unreadable",
         "bad_training_config": "training_config.yaml: .*unknown key",
+        "config_is_a_list": "config.json: unreadable .expected a JSON object, got list",
+        "id2label_key_not_int": "config.json: id2label key 'zero' is not an integer id",
+        "id2label_gap": r"config.json: id2label ids \[0, 1, 2, 3, 7\] are not 0..4",
+        "tokenizer_files_missing": "tokenizer does not match the model",
+        "tokenizer_files_missing_no_check_file": "tokenizer does not match the model: .*mostly unknown tokens",
+        "tokenizer_class_changed": "tokenizer does not match the model",
+        "tokenizer_vocab_swapped": "tokenizer does not match the model",
+        "temperature_infinity": r"calibration.json: temperature inf is outside \[0.01, 100\]",
+        "temperature_nan": r"calibration.json: temperature nan is outside",
+        "temperature_absurd": r"calibration.json: temperature 1e-09 is outside",
+        "threshold_absurd": r"calibration.json: thresholds.rally must be a number in \(0, 1\)",
+        "threshold_unknown_label": "calibration.json: threshold for unknown label 'riot'",
+        "calibration_is_a_list": "calibration.json: unreadable calibration file .expected a JSON object",
+        "onnx_file_outside": "training_config.yaml: inference.onnx_file: .*plain file name",
     }[broken]
     if broken == "no_config":
         (ckpt / "config.json").unlink()
@@ -200,6 +230,38 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         (ckpt / "training_config.yaml").write_text("model:\n  colour: blue\n")
     elif broken == "corrupt_weights":
         (ckpt / "model.safetensors").write_bytes(b"\x00" * 100)
+    elif broken == "config_is_a_list":
+        (ckpt / "config.json").write_text("[1, 2, 3]")
+    elif broken in ("id2label_key_not_int", "id2label_gap"):
+        hf = json.loads((ckpt / "config.json").read_text())
+        hf["id2label"]["zero" if broken == "id2label_key_not_int" else "7"] = hf["id2label"].pop("4")
+        (ckpt / "config.json").write_text(json.dumps(hf))
+    elif broken.startswith("tokenizer_files_missing"):
+        if broken.endswith("no_check_file"):  # a checkpoint saved before tokenizer_check.json existed
+            (ckpt / "tokenizer_check.json").unlink()
+        for name in ("tokenizer.json", "vocab.txt", "special_tokens_map.json"):
+            (ckpt / name).unlink(missing_ok=True)
+    elif broken == "tokenizer_class_changed":
+        cfg = json.loads((ckpt / "tokenizer_config.json").read_text())
+        cfg["tokenizer_class"] = "GPT2Tokenizer"
+        (ckpt / "tokenizer_config.json").write_text(json.dumps(cfg))
+    elif broken == "tokenizer_vocab_swapped":  # same size, other ids: two vocabulary entries trade places
+        tok = json.loads((ckpt / "tokenizer.json").read_text())
+        vocab = tok["model"]["vocab"]
+        vocab["town"], vocab["the"] = vocab["the"], vocab["town"]
+        (ckpt / "tokenizer.json").write_text(json.dumps(tok))
+    elif broken.startswith(("temperature_", "threshold_")):
+        value = {"temperature_infinity": "Infinity", "temperature_nan": "NaN", "temperature_absurd": "1e-09"}
+        thresholds = {"threshold_absurd": '{"rally": 7.5}', "threshold_unknown_label": '{"riot": 0.5}'}
+        (ckpt / "calibration.json").write_text(
+            f'{{"temperature": {value.get(broken, "1.0")}, "thresholds": {thresholds.get(broken, "{}")}}}'
+        )
+    elif broken == "calibration_is_a_list":
+        (ckpt / "calibration.json").write_text("[1.0]")
+    elif broken == "onnx_file_outside":
+        cfg = yaml.safe_load((ckpt / "training_config.yaml").read_text())
+        cfg["inference"]["onnx_file"] = "../../other/model.onnx"
+        (ckpt / "training_config.yaml").write_text(yaml.safe_dump(cfg))
     with pytest.raises(CheckpointError, match=expected):
         EventClassifier.from_pretrained(ckpt)
 
@@ -218,3 +280,43 @@ def test_interrupted_save_keeps_the_previous_checkpoint(
         clf.save_pretrained(target)
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no half-written temporary left behind
     np.testing.assert_array_equal(EventClassifier.from_pretrained(target).predict_proba(SENTENCES), before)
+
+
+def test_save_killed_between_its_two_renames_is_repaired_by_the_next_load(
+    clf: EventClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    target = clf.save_pretrained(tmp_path / "ckpt")
+    before = clf.predict_proba(SENTENCES)
+    real_rename = Path.rename
+
+    def rename(self: Path, dst):
+        if ".tmp-" in self.name:  # the second rename: new checkpoint into place; the old one is already aside
+            raise KeyboardInterrupt("killed between the two renames")
+        return real_rename(self, dst)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        clf.save_pretrained(target)
+    monkeypatch.undo()
+    assert not target.exists() and [p.name.split("-")[0] for p in tmp_path.iterdir()] == [".ckpt.old"]
+    with pytest.warns(UserWarning, match="restored .*ckpt from .ckpt.old-"):
+        again = EventClassifier.from_pretrained(target)
+    np.testing.assert_array_equal(again.predict_proba(SENTENCES), before)
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]
+
+
+def test_next_save_restores_and_cleans_leftovers_of_killed_runs(clf: EventClassifier, tmp_path: Path):
+    target = clf.save_pretrained(tmp_path / "ckpt")
+    target.rename(tmp_path / ".ckpt.old-abc123")  # killed between the renames ...
+    (tmp_path / ".ckpt.tmp-def456").mkdir()  # ... and a half-written save from another killed run
+    (tmp_path / ".ckpt.tmp-def456" / "model.safetensors").write_bytes(b"\0" * 1000)
+    (tmp_path / ".other.tmp-zzz").mkdir()  # another checkpoint's files are not touched
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.save_pretrained(target)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "restored" in messages and "removed .ckpt.tmp-def456" in messages
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-zzz", "ckpt"]
+    np.testing.assert_array_equal(
+        EventClassifier.from_pretrained(target).predict_proba(SENTENCES[:2]), clf.predict_proba(SENTENCES[:2])
+    )

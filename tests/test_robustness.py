@@ -99,3 +99,79 @@ def test_bare_string_and_empty_inputs(clf: EventClassifier):
     assert clf.predict([]) == [] and clf.predict(()) == []
     assert clf.predict_proba([]).shape == (0, 5)
     assert extract_events("", clf) == [] and extract_events("   \n\n ", clf) == []
+
+
+def test_lone_surrogates_are_replaced_and_reported(clf: EventClassifier):
+    broken = "Jets\udcff struck the town."  # what undecodable bytes become with errors="surrogateescape"
+    with pytest.warns(UnicodeWarning, match=r"lone surrogate .*texts\[1\].*replaced with U\+FFFD"):
+        preds = clf.predict(["Crowds marched.", broken])
+    assert preds[1] == clf.predict("Jets\ufffd struck the town.")
+    with pytest.warns(UnicodeWarning):
+        assert len(extract_events("Crowds marched. " + broken, clf)) == 2
+
+
+def _stdin(monkeypatch: pytest.MonkeyPatch, data: bytes) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+
+
+def test_invalid_utf8_on_stdin_is_replaced_and_reported(trained_tiny: Path, monkeypatch, capsys):
+    import json
+
+    from model.cli import extract_main
+    from model.cli import main as predict_main
+
+    _stdin(monkeypatch, b"Jets struck the town.\nCaf\xe9 bombed \xff\xfe.\n")
+    assert predict_main(["--checkpoint", str(trained_tiny), "--format", "jsonl"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["sentence"] for x in out.splitlines()] == [
+        "Jets struck the town.",
+        "Caf\ufffd bombed \ufffd\ufffd.",
+    ]
+    assert "standard input: not valid UTF-8 at line(s) 2" in err and "replaced with U+FFFD" in err
+
+    _stdin(monkeypatch, b"Jets struck the town. Caf\xe9 bombed.")
+    with pytest.warns(UnicodeWarning, match="<stdin>: not valid UTF-8 at line.s. 1"):
+        assert extract_main(["-", "--checkpoint", str(trained_tiny)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_extract_skips_unreadable_files_and_keeps_every_other_row(trained_tiny: Path, tmp_path: Path, capsys):
+    import json
+
+    from model.cli import extract_main
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Jets struck the town. Crowds marched.", encoding="utf-8")
+    (folder / "b.txt").write_bytes("Caf\xe9 bombed.".encode("latin-1"))
+    (folder / "c.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (folder / "d.txt").write_bytes("Rebels took the port.".encode("utf-16"))
+    (folder / "e.txt").write_text("The envoy arrived in Rome.", encoding="utf-8")
+    out = tmp_path / "events.jsonl"
+    assert extract_main([str(folder), "--checkpoint", str(trained_tiny), "-o", str(out)]) == 1
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [(Path(r["document"]).name, r["sentence_index"]) for r in rows] == [("a.txt", 0), ("a.txt", 1), ("e.txt", 0)]
+    err = capsys.readouterr().err
+    assert "skipped" in err and "b.txt: not valid UTF-8 (line 1, byte 3)" in err
+    assert "c.txt: not valid UTF-8" in err and "d.txt: " in err
+    assert "3 file(s) skipped" in err
+
+
+def test_stream_events_flushes_inside_a_long_document(clf: EventClassifier, monkeypatch: pytest.MonkeyPatch):
+    from model.inference import stream_events
+
+    sizes = []
+    real = clf.predict
+
+    def predict(texts, **kwargs):
+        sizes.append(len(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(clf, "predict", predict)
+    article = "Jets struck the town. " * 50  # 50 sentences in one document
+    rows = list(stream_events([("long", article)], clf, buffer_sentences=8, progress=False))
+    assert [r["sentence_index"] for r in rows] == list(range(50))
+    assert max(sizes) <= 8  # never the whole document at once

@@ -237,7 +237,19 @@ def test_predict_many_cli_reports_bad_arguments_without_starting_ray(
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "old.parquet").write_text("x")
+    a_file = tmp_path / "predictions.parquet"
+    a_file.write_text("not a folder")
+    malformed = tmp_path / "malformed"
+    malformed.mkdir()
+    (malformed / "a.jsonl").write_text('{"id": 1, "text": "Jets struck."}\n\n{"id": 2, "text": "Crowds\n')
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    pd.DataFrame({"id": [1], "text": ["Jets struck."]}).to_parquet(corrupt / "a.parquet")
+    (corrupt / "b.parquet").write_bytes(b"PAR1 this is not really parquet")
     cases = [
+        ([str(src), str(a_file), "--checkpoint", str(trained_tiny)], "is a file, not a folder"),
+        ([str(malformed), str(tmp_path / "o"), "--checkpoint", str(trained_tiny)], "a.jsonl: line 3, column 26: not valid JSON"),
+        ([str(corrupt), str(tmp_path / "o"), "--checkpoint", str(trained_tiny)], "b.parquet: not a readable Parquet"),
         ([str(src), str(tmp_path / "o"), "--checkpoint", str(tmp_path / "nope")], "checkpoint directory not found"),
         ([str(tmp_path / "missing"), str(tmp_path / "o"), "--checkpoint", str(trained_tiny)], "no such file"),
         ([str(src), str(busy), "--checkpoint", str(trained_tiny)], "not empty"),

@@ -190,3 +190,114 @@ def test_training_with_none_share_smoothing_and_averaging(tiny_config):
     assert saved["training"]["none_share"] == 0.8 and saved["training"]["average_last_epochs"] == 2
     probs = EventClassifier.from_pretrained(result.checkpoint).predict_proba(["Jets struck the town."])
     assert probs.shape == (1, 5) and np.isclose(probs.sum(), 1.0)
+
+
+def test_resume_is_exact_with_length_grouped_batches(tiny_config, tmp_path: Path):
+    """The default sampler (group_by_length) must shuffle the resumed epoch exactly as the uninterrupted run did.
+
+    No per-step evaluation here: with it the best (early) checkpoint is kept and would hide a divergence."""
+    from transformers import TrainerCallback
+
+    class CutAtStep(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 5:
+                raise _PowerCut("killed after step 5")
+
+    cfg = tiny_config.update(
+        {
+            "training.max_steps": 6,
+            "training.save_steps": 2,
+            "training.eval_each_epoch": False,
+            "training.group_by_length": True,
+            "training.learning_rate": 5e-3,  # large enough that another batch order shows in the weights
+            "training.output_dir": str(tmp_path / "a"),
+        }
+    )
+    texts = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        straight = train(cfg, verbose=False)
+        expected = EventClassifier.from_pretrained(straight.checkpoint).predict_proba(texts)
+        cut = cfg.update({"training.output_dir": str(tmp_path / "b")})
+        with pytest.raises(_PowerCut):
+            train(cut, verbose=False, callbacks=[CutAtStep()])
+        resumed = train(cut.update({"training.resume": True}), verbose=False)
+    got = EventClassifier.from_pretrained(resumed.checkpoint).predict_proba(texts)
+    np.testing.assert_allclose(got, expected, atol=1e-6)  # measured without the fix: 4e-3 apart
+
+
+def test_macro_f1_over_a_single_gold_label_is_flagged(trained_tiny: Path, tmp_path: Path):
+    clf = EventClassifier.from_pretrained(trained_tiny)
+    with pytest.warns(UserWarning, match="only the label.s. \\['airstrike'\\]: macro-F1 is the F1 of that one label"):
+        result = evaluate_classifier(clf, ["Jets struck.", "Drones hit a car."], ["airstrike"] * 2, out_dir=tmp_path)
+    assert "only the label" in result["warning"]
+    assert "**Warning:** the gold data has only the label(s) ['airstrike']" in (tmp_path / "report.md").read_text()
+
+
+def test_output_dir_that_is_not_a_checkpoint_is_never_deleted(tiny_config, tmp_path: Path, capsys):
+    cfg_path = tmp_path / "tiny.yaml"
+    tiny_config.save(cfg_path)
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "annotations.csv").write_text("text,label\nmy work,none\n")
+    (project / "src" / "main.py").write_text("print('hello')\n")
+    args = ["--config", str(cfg_path), f"training.output_dir={project}", "training.max_steps=1"]
+    assert train_main(args) == 2
+    err = capsys.readouterr().err
+    assert "exists and is not a checkpoint (it holds annotations.csv, src/)" in err and "--overwrite" in err
+    assert (project / "annotations.csv").read_text() == "text,label\nmy work,none\n"
+    assert (project / "src" / "main.py").is_file()
+    assert not (tmp_path / ".project.trainer").exists()  # refused before any training
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert train_main([*args, "--overwrite"]) == 0  # asked for explicitly: replaced by the checkpoint
+        assert not (project / "annotations.csv").exists() and (project / "model.safetensors").is_file()
+        assert train_main(args) == 0  # an existing checkpoint is replaced as before, without --overwrite
+
+
+def test_unwritable_output_parent_is_refused_before_training(tiny_config, tmp_path: Path, capsys, monkeypatch):
+    import tempfile
+
+    real_mkdtemp = tempfile.mkdtemp
+    locked = tmp_path / "readonly"
+    locked.mkdir()
+
+    def mkdtemp(*args, dir=None, **kwargs):  # root ignores chmod, so the read-only folder is simulated
+        if dir is not None and Path(dir) == locked:
+            raise PermissionError(13, "Permission denied", str(dir))
+        return real_mkdtemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", mkdtemp)
+    cfg_path = tmp_path / "tiny.yaml"
+    tiny_config.save(cfg_path)
+    assert train_main(["--config", str(cfg_path), f"training.output_dir={locked / 'ckpt'}"]) == 2
+    err = capsys.readouterr().err
+    assert "training.output_dir: cannot write next to" in err and "must be writable" in err
+    assert list(locked.iterdir()) == []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_evaluate_never_writes_into_the_checkpoint_unless_asked(
+    trained_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    other = tmp_path / "dev.jsonl"  # same stem as the checkpoint's own evaluation/dev report
+    other.write_text('{"text": "Jets struck.", "label": "airstrike"}\n{"text": "Crowds marched.", "label": "rally"}\n')
+    before = _tree(trained_tiny)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert evaluate_main(["--checkpoint", str(trained_tiny), "--data", str(other)]) == 0
+    assert "| airstrike |" in capsys.readouterr().out  # the report is printed ...
+    assert _tree(trained_tiny) == before  # ... and nothing in the checkpoint changed (it may be read-only)
+
+    a_file = tmp_path / "report.txt"
+    a_file.write_text("keep me")
+    assert evaluate_main(["--checkpoint", str(trained_tiny), "--data", str(other), "--out", str(a_file)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err and a_file.read_text() == "keep me"
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.md").write_text("mine")
+    assert evaluate_main(["--checkpoint", str(trained_tiny), "--data", str(other), "--out", str(busy)]) == 2
+    assert "holds other files (notes.md)" in capsys.readouterr().err

@@ -22,6 +22,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cec-train", description="Fine-tune the event classifier.")
     parser.add_argument("--config", default=None, help="YAML config file (default: built-in defaults)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last saved state")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="let training replace an existing training.output_dir that is not a checkpoint (deletes its contents)",
+    )
     parser.add_argument("overrides", nargs="*", help=_OVERRIDE_HELP)
     args = parser.parse_args(argv)
 
@@ -29,8 +34,11 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     from training.data import DataError
     from training.trainer import train
 
+    flags = (["training.resume=true"] if args.resume else []) + (
+        ["training.overwrite_output_dir=true"] if args.overwrite else []
+    )
     try:
-        config = load_config(args.config, args.overrides + (["training.resume=true"] if args.resume else []))
+        config = load_config(args.config, args.overrides + flags)
         result = train(config)
     except (ConfigError, DataError, FileNotFoundError) as exc:
         return _fail("cec-train", exc)
@@ -41,7 +49,12 @@ def train_main(argv: Sequence[str] | None = None) -> int:
                 f"accuracy {result.metrics[split]['accuracy']:.3f}  "
                 f"(report: {result.checkpoint / 'evaluation' / split / 'report.md'})"
             )
+            if result.metrics[split].get("warning"):
+                print(f"  warning: {result.metrics[split]['warning']}")
     return 0
+
+
+_REPORT_FILES = {"metrics.json", "confusion_matrix.png", "reliability.png", "report.md"}
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
@@ -49,29 +62,56 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cec-evaluate", description="Evaluate a checkpoint on a labelled file.")
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory")
     parser.add_argument("--data", required=True, help="CSV or JSONL file with text and label columns")
-    parser.add_argument("--out", default=None, help="output directory (default: <checkpoint>/evaluation/<file>)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="write metrics.json, report.md and the plots into this folder (default: print the report, write nothing)",
+    )
     parser.add_argument("overrides", nargs="*", help="e.g. data.text_column=body inference.batch_size=64")
     args = parser.parse_args(argv)
 
     from model.classifier import CheckpointError, EventClassifier
     from model.config import ConfigError
     from training.data import DataError, load_labelled_file
-    from training.evaluation import evaluate_classifier
+    from training.evaluation import evaluate_classifier, markdown_report
 
     try:
         inference = [o for o in args.overrides if o.startswith("inference.")]
         classifier = EventClassifier.from_pretrained(args.checkpoint, overrides=inference)
         data_config = classifier.config.update([o for o in args.overrides if not o.startswith("inference.")])
         dataset, report = load_labelled_file(args.data, data_config)
-    except (CheckpointError, ConfigError, DataError) as exc:
+        out = _report_folder(args.out) if args.out else None  # checked before classifying, not after
+    except (CheckpointError, ConfigError, DataError, OSError) as exc:
         return _fail("cec-evaluate", exc)
     print(f"[data] {report.summary()}")
-    out = Path(args.out) if args.out else Path(args.checkpoint) / "evaluation" / Path(args.data).stem
     gold = [classifier.labels[i] for i in dataset["label"]]
-    result = evaluate_classifier(classifier, dataset["text"], gold, out_dir=out, title=Path(args.data).name)
-    print((out / "report.md").read_text(encoding="utf-8"))
-    print(f"written: {out}/ (metrics.json, confusion_matrix.png, reliability.png, report.md)")
+    title = Path(args.data).name
+    result = evaluate_classifier(classifier, dataset["text"], gold, out_dir=out, title=title)
+    print(markdown_report(result, classifier.labels, title=title))
+    if out is not None:
+        print(f"written: {out}/ (metrics.json, confusion_matrix.png, reliability.png, report.md)")
     return 0 if result["num_examples"] else 1
+
+
+def _report_folder(path: str) -> Path:
+    """A folder the evaluation report can be written to: new, empty, or holding only an earlier report."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out}: is a file, not a folder")
+    if out.is_dir():
+        others = sorted(p.name for p in out.iterdir() if p.name not in _REPORT_FILES)
+        if others:
+            raise FileExistsError(
+                f"--out {out}: holds other files ({', '.join(others[:5])}); choose a new or empty folder for the report"
+            )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(f"--out {out}: cannot write the report there ({exc.strerror or exc})") from None
+    return out
 
 
 def demo_main(argv: Sequence[str] | None = None) -> int:

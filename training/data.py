@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import collections
 import csv
+import io
+import json
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +31,7 @@ __all__ = ["DataError", "DataReport", "load_labelled_file", "load_splits"]
 
 _FORMATS = {".csv": "csv", ".jsonl": "json", ".json": "json"}
 _MAX_LISTED = 8
+_DELIMITER_NAMES = {";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
 class DataError(ValueError):
@@ -56,8 +60,11 @@ def _row_list(rows: list[int]) -> str:
     return shown + (f", … ({len(rows) - _MAX_LISTED} more)" if len(rows) > _MAX_LISTED else "")
 
 
-def _read(path: Path) -> tuple[datasets.Dataset, int]:
-    """Read a file into a Dataset; return it and the offset from row index to the row number users see."""
+def _read(path: Path) -> tuple[datasets.Dataset, list[int]]:
+    """Read a file into a Dataset; return it and, for each of its rows, the row number users see (JSONL: the line
+    number; CSV: the record number counting the header as row 1; blank lines are skipped but counted)."""
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a data file; give a .csv or .jsonl file")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     fmt = _FORMATS.get(path.suffix.lower())
@@ -65,28 +72,71 @@ def _read(path: Path) -> tuple[datasets.Dataset, int]:
         raise DataError(f"{path}: unsupported extension '{path.suffix}'; use .csv or .jsonl")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
+    raw = path.read_bytes()
     try:
-        path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         raise DataError(f"{path}: not valid UTF-8 (line {line}, byte {exc.start}); re-save the file as UTF-8") from None
+    del raw
+    text = text.removeprefix("\ufeff")  # a byte-order mark (Excel writes one) is not part of the first column name
     kwargs: dict = {}
     if fmt == "csv":  # read every column as text: labels such as "1" or "NA" must not become numbers or NaN
-        with open(path, encoding="utf-8", newline="") as fh:
-            header = next(csv.reader(fh), [])
+        rows = csv.reader(io.StringIO(text, newline=""))
+        header = next(rows, [])
         if len(set(header)) != len(header):
             raise DataError(f"{path}: duplicate column names in the header {header}")
+        numbers, record = [], 1
+        try:
+            for row in rows:
+                record += 1
+                if row:  # an empty line is no record for the CSV reader, but users count it
+                    numbers.append(record)
+        except csv.Error as exc:
+            raise DataError(f"{path}: could not be parsed as CSV: row {record + 1}: {exc}") from None
+        if not numbers:
+            raise DataError(f"{path}: has a header ({', '.join(header)}) but no data rows")
         kwargs = {
             "keep_default_na": False,
+            "encoding": "utf-8-sig",
             "features": datasets.Features({name: datasets.Value("string") for name in header}),
         }
+    else:
+        numbers = _check_json_lines(path, text)
+    del text
     try:
         ds = datasets.load_dataset(fmt, data_files=str(path), split="train", **kwargs)
     except Exception as exc:  # datasets wraps parser errors in several types
         cause = exc.__cause__ or exc
         raise DataError(f"{path}: could not be parsed as {path.suffix[1:].upper()}: {cause}") from None
-    # CSV row 1 is the header; JSONL rows are line numbers.
-    return ds, (2 if fmt == "csv" else 1)
+    if len(numbers) != len(ds):  # the parsers disagree on what a row is: fall back to counting rows
+        numbers = [i + (2 if fmt == "csv" else 1) for i in range(len(ds))]
+    return ds, numbers
+
+
+def _check_json_lines(path: Path, text: str) -> list[int]:
+    """Every non-blank line must be one JSON object; errors give the 1-based line number. Returns the line
+    number of each object."""
+    numbers = []
+    for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may stand inside a JSON string
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{path}: could not be parsed as JSONL: line {number}, column {exc.colno}: {exc.msg}; "
+                "each line must be one JSON object"
+            ) from None
+        if not isinstance(value, dict):
+            raise DataError(
+                f"{path}: could not be parsed as JSONL: line {number} is a JSON {type(value).__name__}, "
+                'not an object; each line must be one JSON object such as {"text": ..., "label": ...}'
+            )
+        numbers.append(number)
+    if not numbers:
+        raise DataError(f"{path}: has no JSON lines (only blank lines)")
+    return numbers
 
 
 def load_labelled_file(
@@ -99,14 +149,19 @@ def load_labelled_file(
     Filtered (reported; an error in strict mode): empty texts, exact duplicate rows.
     """
     path = Path(path)
-    ds, offset = _read(path)
+    ds, numbers = _read(path)
     text_col, label_col = config.data.text_column, config.data.label_column
     missing = [c for c in (text_col, label_col) if c not in ds.column_names]
     if missing:
-        raise DataError(
-            f"{path}: missing column(s) {missing}; found {ds.column_names} "
-            "(set data.text_column / data.label_column to use other names)"
-        )
+        hint = "set data.text_column / data.label_column to use other names"
+        if len(ds.column_names) == 1:
+            delimiter = next((d for d in (";", "\t", "|") if d in ds.column_names[0]), None)
+            if delimiter:
+                hint = (
+                    f"the header looks {_DELIMITER_NAMES[delimiter]}-separated; columns must be separated by "
+                    "commas (re-save the file as comma-separated CSV, or as JSONL)"
+                )
+        raise DataError(f"{path}: missing column(s) {missing}; found {ds.column_names} ({hint})")
     if len(ds) == 0:
         raise DataError(f"{path}: no rows")
     texts = ds[text_col]
@@ -117,14 +172,14 @@ def load_labelled_file(
     bad_labels: dict[str, list[int]] = collections.defaultdict(list)
     for i, label in enumerate(raw_labels):
         if not isinstance(label, str):
-            bad_labels[f"{label!r} (not a label name)"].append(i + offset)
+            bad_labels[f"{label!r} (not a label name)"].append(numbers[i])
         elif label.strip() not in allowed:
             hint = " (not a label name)" if label.strip().lstrip("-").isdigit() else ""
-            bad_labels[repr(label) + hint].append(i + offset)
+            bad_labels[repr(label) + hint].append(numbers[i])
     if bad_labels:
         details = "; ".join(f"{lab} at rows {_row_list(rows)}" for lab, rows in bad_labels.items())
         raise DataError(f"{path}: unknown labels {details}. Allowed labels: {list(allowed)}")
-    non_text = [i + offset for i, t in enumerate(texts) if t is not None and not isinstance(t, str)]
+    non_text = [numbers[i] for i, t in enumerate(texts) if t is not None and not isinstance(t, str)]
     if non_text:
         raise DataError(f"{path}: column '{text_col}' holds non-text values at rows {_row_list(non_text)}")
 
@@ -136,17 +191,17 @@ def load_labelled_file(
     for i, (text, label) in enumerate(zip(texts, raw_labels)):
         label = label.strip()
         if text is None or not text.strip():
-            empty.append(i + offset)
+            empty.append(numbers[i])
             continue
         key = " ".join(text.split()).lower()
         if key in first_seen:
             row, other = first_seen[key]
             if other != label:
-                conflicts.append(f"rows {row} and {i + offset} ({other!r} vs {label!r})")
+                conflicts.append(f"rows {row} and {numbers[i]} ({other!r} vs {label!r})")
             else:
-                duplicate.append(i + offset)
+                duplicate.append(numbers[i])
             continue
-        first_seen[key] = (i + offset, label)
+        first_seen[key] = (numbers[i], label)
         keep.append(i)
     if conflicts:
         raise DataError(
@@ -164,13 +219,13 @@ def load_labelled_file(
         raise DataError(f"{path}: no usable rows left ({report.summary()})")
 
     label_ids = [allowed[raw_labels[i].strip()] for i in keep]
-    label_sets = _label_sets(ds, keep, label_ids, config, path, offset)
+    label_sets = _label_sets(ds, keep, label_ids, config, path, numbers)
     out = datasets.Dataset.from_dict(
         {
             "text": [texts[i] for i in keep],
             "label": label_ids,
             "label_set": label_sets,
-            "row": [i + offset for i in keep],
+            "row": [numbers[i] for i in keep],
         },
         features=datasets.Features(
             {
@@ -188,7 +243,7 @@ def load_labelled_file(
 
 
 def _label_sets(
-    ds: datasets.Dataset, keep: list[int], label_ids: list[int], config: Config, path: Path, offset: int
+    ds: datasets.Dataset, keep: list[int], label_ids: list[int], config: Config, path: Path, numbers: list[int]
 ) -> list[list[int]]:
     """Every label of each kept row (main label first), from ``data.labels_column`` when the file has it.
 
@@ -206,7 +261,7 @@ def _label_sets(
         names = [str(x).strip() for x in names if str(x).strip()]
         unknown = [x for x in names if x not in allowed]
         if unknown:
-            bad.append(f"row {i + offset}: {unknown}")
+            bad.append(f"row {numbers[i]}: {unknown}")
             continue
         ids = [main] + [allowed[x] for x in names if allowed[x] != main]
         if main != none:
@@ -224,6 +279,12 @@ def load_splits(config: Config) -> tuple[datasets.DatasetDict, list[DataReport]]
     ``data.dev_fraction`` of the training file becomes the dev split."""
     train, train_report = load_labelled_file(config.data.train_file, config)
     reports = [train_report]
+    if not config.data.dev_file and len(train) - math.ceil(len(train) * config.data.dev_fraction) < 1:
+        raise DataError(
+            f"{config.data.train_file}: only {len(train)} usable row(s), too few to hold out a dev split "
+            f"(data.dev_fraction={config.data.dev_fraction}); add rows or give a data.dev_file"
+        )
+    _check_label_coverage(train, config, f"{config.data.train_file}")
     splits = {"train": train}
     if config.data.dev_file:
         splits["dev"], report = load_labelled_file(config.data.dev_file, config)
@@ -234,13 +295,54 @@ def load_splits(config: Config) -> tuple[datasets.DatasetDict, list[DataReport]]
                 test_size=config.data.dev_fraction, seed=config.training.seed, stratify_by_column="label"
             )
         except ValueError:  # a label too rare to stratify
-            parts = train.train_test_split(test_size=config.data.dev_fraction, seed=config.training.seed)
+            try:
+                parts = train.train_test_split(test_size=config.data.dev_fraction, seed=config.training.seed)
+            except ValueError as exc:
+                raise DataError(f"{config.data.train_file}: could not hold out a dev split: {exc}") from None
         splits["train"], splits["dev"] = parts["train"], parts["test"]
+        _check_label_coverage(
+            splits["train"],
+            config,
+            f"{config.data.train_file} after holding out {config.data.dev_fraction:.0%} for dev "
+            "(give a data.dev_file or more rows)",
+        )
+    dev_labels = _labels_present(splits["dev"], config)
+    if len(dev_labels) < 2:
+        warnings.warn(
+            f"the dev split has only the label(s) {dev_labels}: its macro-F1 is the F1 of that one label, not a "
+            "measure of the classifier, and model selection by it is unreliable; use a dev file with every label",
+            stacklevel=2,
+        )
     if config.data.test_file:
         splits["test"], report = load_labelled_file(config.data.test_file, config)
         reports.append(report)
     _check_overlap(splits)
     return datasets.DatasetDict(splits), reports
+
+
+def _labels_present(ds: datasets.Dataset, config: Config) -> list[str]:
+    """Labels that occur in ``ds``: main labels (single-label) or any label of a row's set (multi-label)."""
+    ids = (
+        {i for row in ds["label_set"] for i in row} if config.model.problem_type == "multi_label" else set(ds["label"])
+    )
+    return [name for i, name in enumerate(config.model.labels) if i in ids]
+
+
+def _check_label_coverage(ds: datasets.Dataset, config: Config, where: str) -> None:
+    """Refuse training data in which a configured label has no rows: the classifier could never predict it, and
+    with a single label it would predict that label for everything while dev metrics looked perfect."""
+    present = _labels_present(ds, config)
+    missing = [name for name in config.model.labels if name not in present]
+    if len(present) < 2:
+        raise DataError(
+            f"{where}: every training row has the label {present}; a classifier needs examples of at least two "
+            f"labels (model.labels is {config.model.labels})"
+        )
+    if missing:
+        raise DataError(
+            f"{where}: no training rows for label(s) {missing} of model.labels; the model could never predict "
+            "them. Add rows for them, or remove them from model.labels"
+        )
 
 
 def _check_overlap(splits: dict[str, datasets.Dataset]) -> None:

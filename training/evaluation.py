@@ -10,6 +10,7 @@ Writes ``metrics.json`` (accuracy, macro-F1, per-class precision/recall/F1/suppo
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,10 @@ import evaluate  # noqa: E402
 __all__ = ["METRIC_PATH", "compute_metrics", "evaluate_classifier", "write_report"]
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "classification"
+SINGLE_LABEL_WARNING = (
+    "the gold data has only the label(s) {labels}: macro-F1 is the F1 of that one label (accuracy, really) and says "
+    "nothing about telling labels apart; evaluate on data with at least two labels"
+)
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +82,9 @@ def evaluate_classifier(
     decisions = [classifier.decide(row, abstain=False) for row in probs]
     predicted = [ids[d.label] for d in decisions]
     result = compute_metrics(predicted, gold_ids, labels)
+    if len(result["labels_averaged"]) < 2:
+        result["warning"] = SINGLE_LABEL_WARNING.format(labels=result["labels_averaged"])
+        warnings.warn(f"{title}: {result['warning']}", stacklevel=2)
     result["mean_confidence"] = float(np.mean([d.score for d in decisions])) if decisions else 0.0
     curves = {}
     if not classifier.multi_label:
@@ -140,6 +148,8 @@ def markdown_report(result: dict[str, Any], labels: Sequence[str], *, title: str
         "| label | precision | recall | F1 | support |",
         "|---|---:|---:|---:|---:|",
     ]
+    if result.get("warning"):
+        lines[4:4] = [f"**Warning:** {result['warning']}.", ""]
     for name in labels:
         c = result["per_class"][name]
         lines.append(f"| {name} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")

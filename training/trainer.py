@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from model.classifier import Calibration, EventClassifier
-from model.config import Config
+from model.classifier import CONFIG_FILE, Calibration, EventClassifier, recover_interrupted_save
+from model.config import Config, ConfigError
 from model.offline import enable_offline_mode
 from training.calibration import choose_thresholds, fit_temperature
 from training.data import load_splits
@@ -39,6 +39,7 @@ from transformers import (  # noqa: E402
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices  # noqa: E402
 
 __all__ = ["TrainResult", "train"]
 
@@ -50,11 +51,19 @@ class TrainResult:
 
 
 class _EventTrainer(Trainer):
-    """The Hugging Face ``Trainer`` with optional per-label loss weights (``training.none_share``)."""
+    """The Hugging Face ``Trainer`` with optional per-label loss weights (``training.none_share``) and a resumable
+    length-grouped sampler (see :class:`SeededLengthGroupedSampler`)."""
 
     def __init__(self, *args: Any, class_weights: torch.Tensor | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.class_weights = class_weights
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        sampler = super()._get_train_sampler(train_dataset)
+        if type(sampler) is LengthGroupedSampler:
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return SeededLengthGroupedSampler(sampler.batch_size, sampler.lengths, seed)
+        return sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):  # type: ignore[override]
         if self.class_weights is None:
@@ -165,6 +174,62 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
     )
 
 
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped batches whose shuffle depends only on ``seed + epoch``.
+
+    The Trainer's own ``LengthGroupedSampler`` draws its permutation from the global torch RNG when an epoch
+    starts, so a run resumed mid-epoch draws a different permutation than the uninterrupted run did. Seeding each
+    epoch's permutation (and getting the epoch from the Trainer's ``set_epoch``) makes ``--resume`` exact.
+    """
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int) -> None:
+        super().__init__(batch_size, lengths=list(lengths))
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, generator=generator))
+
+
+def check_output_dir(config: Config, *, main_process: bool = True) -> Path:
+    """Before any work: make sure the checkpoint can be written to ``training.output_dir`` without losing files.
+
+    An existing checkpoint is replaced (atomically, at the end); an empty folder is used; any other existing folder
+    is refused unless ``training.overwrite_output_dir`` is set, and so is a file. The parent folder must be
+    writable. The main process also repairs and removes what killed runs left next to it (``.old-*``, ``.tmp-*``,
+    ``.eval-*``)."""
+    output_dir = Path(config.training.output_dir)
+    if main_process:
+        recover_interrupted_save(output_dir, clean=("old", "tmp", "eval"))
+    key = "training.output_dir"
+    if output_dir.is_file() or (output_dir.exists() and not output_dir.is_dir()):
+        raise ConfigError(f"{key}: {output_dir} is a file, not a folder; choose another output_dir")
+    if output_dir.is_dir() and not config.training.overwrite_output_dir:
+        is_checkpoint = (output_dir / "config.json").is_file() and (output_dir / CONFIG_FILE).is_file()
+        contents = sorted(p.name + ("/" if p.is_dir() else "") for p in output_dir.iterdir())
+        if contents and not is_checkpoint:
+            shown = ", ".join(contents[:5]) + (f", … ({len(contents) - 5} more)" if len(contents) > 5 else "")
+            raise ConfigError(
+                f"{key}: {output_dir} exists and is not a checkpoint (it holds {shown}); training would replace "
+                "everything in it. Choose a new output_dir, or pass --overwrite (training.overwrite_output_dir=true) "
+                "to delete its contents"
+            )
+    parent = output_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.probe-", dir=parent)).rmdir()
+    except OSError as exc:
+        raise ConfigError(
+            f"{key}: cannot write next to {output_dir} ({exc.strerror or exc}); the checkpoint is written into "
+            f"{parent} (a temporary folder renamed into place), so {parent} must be writable"
+        ) from None
+    return output_dir
+
+
 def calibrate(classifier: EventClassifier, dev: Any, config: Config) -> Calibration:
     """Fit the temperature (single-label) or the per-label thresholds (multi-label) on the dev split."""
     logits = classifier.predict_logits(dev["text"], progress=False)
@@ -184,6 +249,7 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     """
     main_process = int(os.environ.get("RANK", "0")) == 0
     log = print if verbose and main_process else (lambda *a, **k: None)
+    check_output_dir(config, main_process=main_process)
     set_seed(config.training.seed)
     splits, reports = load_splits(config)
     for report in reports:
