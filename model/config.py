@@ -104,6 +104,9 @@ class TrainingConfig:
     """If in (0, 1): weight the loss so that ``model.none_label`` rows carry this share of the training signal
     (real news is 80-95 % no event; a corpus usually has far fewer). 0 trains on the corpus mix as it is.
     Single-label only."""
+    average_seeds: int = 1
+    """Train this many models (seeds ``seed``, ``seed+1``, ...) and average their weights into one checkpoint (a
+    model soup: more robust on text unlike the training data; N times the training time). 1 trains one model."""
     average_last_epochs: int = 1
     """Average the weights of the last N epochs (checkpoint averaging) instead of keeping the best epoch on dev;
     1 keeps the best epoch."""
@@ -371,6 +374,8 @@ def _validate(cfg: Config) -> None:
         raise ConfigError("inference.min_confidence: must be in [0, 1)")
     if not 0.0 <= cfg.training.none_share < 1.0:
         raise ConfigError("training.none_share: must be in [0, 1) (0 = the corpus mix)")
+    if cfg.training.average_seeds < 1:
+        raise ConfigError("training.average_seeds: must be >= 1")
     if cfg.training.average_last_epochs < 1:
         raise ConfigError("training.average_last_epochs: must be >= 1")
     if cfg.training.none_share and cfg.model.problem_type == "multi_label":

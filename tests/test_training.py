@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from sklearn.metrics import f1_score
 
@@ -301,3 +302,41 @@ def test_evaluate_never_writes_into_the_checkpoint_unless_asked(
     (busy / "notes.md").write_text("mine")
     assert evaluate_main(["--checkpoint", str(trained_tiny), "--data", str(other), "--out", str(busy)]) == 2
     assert "holds other files (notes.md)" in capsys.readouterr().err
+
+
+def test_average_seeds_trains_members_and_averages_their_weights(tiny_config):
+    from training.trainer import average_state_dicts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        soup = train(tiny_config.update({"training.average_seeds": 2}), verbose=False)
+        members = [
+            EventClassifier.from_pretrained(
+                train(
+                    tiny_config.update(
+                        {"training.seed": 13 + k, "training.output_dir": str(soup.checkpoint.parent / f"m{k}")}
+                    ),
+                    verbose=False,
+                ).checkpoint
+            )
+            for k in range(2)
+        ]
+    expected = average_state_dicts([m.model.state_dict() for m in members])
+    got = EventClassifier.from_pretrained(soup.checkpoint).model.state_dict()
+    for key, value in expected.items():
+        assert torch.allclose(got[key], value, atol=1e-6), key
+    assert not torch.allclose(members[0].model.state_dict()[key], members[1].model.state_dict()[key])
+    assert soup.metrics["train"]["average_seeds"] == 2 and len(soup.metrics["train"]["members"]) == 2
+    assert not list(soup.checkpoint.parent.glob(".ckpt.member-*"))  # members are removed after averaging
+
+
+def test_cec_average_cli(trained_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from training.soup import main as average_main
+
+    out = tmp_path / "soup"
+    assert average_main([str(trained_tiny), str(trained_tiny), "-o", str(out)]) == 0
+    a = EventClassifier.from_pretrained(trained_tiny).predict_proba(["Jets struck the town."])
+    b = EventClassifier.from_pretrained(out).predict_proba(["Jets struck the town."])
+    np.testing.assert_allclose(a, b, atol=1e-5)  # the mean of a model with itself is the model
+    assert average_main([str(trained_tiny), "-o", str(out)]) == 2
+    assert "at least two" in capsys.readouterr().err

@@ -247,6 +247,8 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
 
     Returns the checkpoint path and the metrics that were saved into it.
     """
+    if config.training.average_seeds > 1:
+        return _train_soup(config, verbose=verbose, callbacks=callbacks)
     main_process = int(os.environ.get("RANK", "0")) == 0
     log = print if verbose and main_process else (lambda *a, **k: None)
     check_output_dir(config, main_process=main_process)
@@ -353,26 +355,98 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
         "data": [r.__dict__ for r in reports],
     }
     if trainer.is_world_process_zero():
-        if config.training.calibrate and "dev" in splits:
-            classifier.calibration = calibrate(classifier, splits["dev"], config)
-            metrics["calibration"] = classifier.calibration.to_dict()
-            log(f"[calibrate] {classifier.calibration.to_dict()}")
-        output_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.eval-", dir=output_dir.parent))
-        for name in ("dev", "test"):
-            if name in splits:
-                ds = splits[name]
-                gold = [label_names[i] for i in ds["label"]]
-                sets = [[label_names[i] for i in s] for s in ds["label_set"]]
-                metrics[name] = evaluate_classifier(
-                    classifier, ds["text"], gold, gold_sets=sets, title=f"{name} split", out_dir=staging / name
-                )
-                log(
-                    f"[eval] {name}: macro-F1 {metrics[name]['macro_f1']:.3f}, accuracy {metrics[name]['accuracy']:.3f}"
-                )
-        classifier.save_pretrained(output_dir, metrics=metrics)
-        staging.rename(output_dir / "evaluation")
+        _calibrate_evaluate_save(classifier, splits, config, metrics, log)
         shutil.rmtree(run_dir, ignore_errors=True)
         log(f"[save] checkpoint written to {output_dir} ({seconds:.0f} s of training)")
     trainer.accelerator.wait_for_everyone()
     return TrainResult(checkpoint=output_dir, metrics=json.loads(json.dumps(metrics, default=str)))
+
+
+def _calibrate_evaluate_save(
+    classifier: EventClassifier, splits: dict[str, Any], config: Config, metrics: dict[str, Any], log: Any
+) -> None:
+    """Fit the calibration on dev, write dev/test reports, and save the checkpoint to ``training.output_dir``."""
+    output_dir = Path(config.training.output_dir)
+    label_names = config.model.labels
+    if config.training.calibrate and "dev" in splits:
+        classifier.calibration = calibrate(classifier, splits["dev"], config)
+        metrics["calibration"] = classifier.calibration.to_dict()
+        log(f"[calibrate] {classifier.calibration.to_dict()}")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.eval-", dir=output_dir.parent))
+    for name in ("dev", "test"):
+        if name in splits:
+            ds = splits[name]
+            gold = [label_names[i] for i in ds["label"]]
+            sets = [[label_names[i] for i in s] for s in ds["label_set"]]
+            metrics[name] = evaluate_classifier(
+                classifier, ds["text"], gold, gold_sets=sets, title=f"{name} split", out_dir=staging / name
+            )
+            log(f"[eval] {name}: macro-F1 {metrics[name]['macro_f1']:.3f}, accuracy {metrics[name]['accuracy']:.3f}")
+    classifier.save_pretrained(output_dir, metrics=metrics)
+    staging.rename(output_dir / "evaluation")
+
+
+def average_state_dicts(states: list[dict[str, torch.Tensor]], weights: list[float] | None = None) -> dict[str, Any]:
+    """The (weighted) mean of several state dicts of one architecture; non-float entries come from the first."""
+    weights = weights or [1.0] * len(states)
+    total = float(sum(weights))
+    first = states[0]
+    for state in states[1:]:
+        if state.keys() != first.keys() or any(state[k].shape != first[k].shape for k in first):
+            raise ValueError("the checkpoints to average do not share one architecture")
+    return {
+        k: (sum(s[k].detach().double() * w for s, w in zip(states, weights)) / total).to(v.dtype)
+        if v.is_floating_point()
+        else v
+        for k, v in first.items()
+    }
+
+
+def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -> TrainResult:
+    """``training.average_seeds`` = N > 1: train N models (seeds seed .. seed+N-1), average their weights."""
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    log = print if verbose and main_process else (lambda *a, **k: None)
+    check_output_dir(config, main_process=main_process)
+    output_dir = Path(config.training.output_dir)
+    n = config.training.average_seeds
+    members, member_metrics = [], []
+    start = time.perf_counter()
+    for k in range(n):
+        member = output_dir.parent / f".{output_dir.name}.member-{k}"
+        log(f"[soup] training member {k + 1} of {n} (seed {config.training.seed + k})")
+        result = train(
+            config.update(
+                {
+                    "training.average_seeds": 1,
+                    "training.seed": config.training.seed + k,
+                    "training.output_dir": str(member),
+                    "training.overwrite_output_dir": True,
+                    "training.calibrate": False,
+                    "data.test_file": None,
+                }
+            ),
+            verbose=verbose,
+            callbacks=callbacks,
+        )
+        members.append(member)
+        member_metrics.append({"seed": config.training.seed + k, **result.metrics.get("train", {}),
+                               "dev_macro_f1": result.metrics.get("dev", {}).get("macro_f1")})
+    seconds = time.perf_counter() - start
+    if main_process:
+        classifiers = [EventClassifier.from_pretrained(m) for m in members]
+        classifier = classifiers[0]
+        classifier.model.load_state_dict(average_state_dicts([c.model.state_dict() for c in classifiers]))
+        classifier.config = config
+        splits, reports = load_splits(config)
+        metrics: dict[str, Any] = {
+            "train": {"runtime_seconds": round(seconds, 1), "members": member_metrics, "average_seeds": n},
+            "data": [r.__dict__ for r in reports],
+        }
+        log(f"[soup] weights of {n} models averaged")
+        _calibrate_evaluate_save(classifier, splits, config, metrics, log)
+        for member in members:
+            shutil.rmtree(member, ignore_errors=True)
+        log(f"[save] checkpoint written to {output_dir} ({seconds:.0f} s of training)")
+        return TrainResult(checkpoint=output_dir, metrics=json.loads(json.dumps(metrics, default=str)))
+    return TrainResult(checkpoint=output_dir, metrics={})
