@@ -105,8 +105,11 @@ class TrainingConfig:
     (real news is 80-95 % no event; a corpus usually has far fewer). 0 trains on the corpus mix as it is.
     Single-label only."""
     average_seeds: int = 1
-    """Train this many models (seeds ``seed``, ``seed+1``, ...) and average their weights into one checkpoint (a
-    model soup: more robust on text unlike the training data; N times the training time). 1 trains one model."""
+    """Train this many models and average their weights into one checkpoint (a model soup; N times the training
+    time). The members share the initialisation (``seed``) and differ in the order of the data (``data_seed``,
+    ``data_seed+1``, ...): members with different initial heads do not average well. 1 trains one model."""
+    data_seed: int | None = None
+    """Seed of the order of the training data; ``None`` uses ``seed``."""
     average_last_epochs: int = 1
     """Average the weights of the last N epochs (checkpoint averaging) instead of keeping the best epoch on dev;
     1 keeps the best epoch."""

@@ -88,6 +88,9 @@ def recipe(path: Path) -> str:
 
     c = yaml.safe_load(cfg.read_text(encoding="utf-8"))
     t = c["training"]
+    saved = json.loads(metrics.read_text(encoding="utf-8")) if metrics.is_file() else {}
+    if "soup" in saved:
+        return "weight average of " + " + ".join(Path(p).name for p in saved["soup"]["checkpoints"])
     rows = json.loads(metrics.read_text(encoding="utf-8")).get("train", {}).get("examples") if metrics.is_file() else None
     parts = [f"{Path(c['data']['train_file']).name} ({rows} rows)" if rows else Path(c["data"]["train_file"]).name,
              f"{t['epochs']:g} ep", f"lr {t['learning_rate']:g}"]
@@ -95,6 +98,8 @@ def recipe(path: Path) -> str:
         parts.append(f"none share {t['none_share']:g}")
     if t.get("label_smoothing"):
         parts.append(f"smoothing {t['label_smoothing']:g}")
+    if t.get("average_seeds", 1) > 1:
+        parts.append(f"{t['average_seeds']} seeds averaged")
     if t.get("average_last_epochs", 1) > 1:
         parts.append(f"avg last {t['average_last_epochs']} ep")
     parts.append(f"seed {t['seed']}")

@@ -110,7 +110,9 @@ def evaluate_sets(clf: EventClassifier, sets: dict[str, tuple[list[str], list[st
     return out
 
 
-def markdown(results: dict[str, dict[str, dict]], sets: dict[str, tuple[list[str], list[str]]]) -> str:
+def markdown(
+    results: dict[str, dict[str, dict]], sets: dict[str, tuple[list[str], list[str]]], notes: str = ""
+) -> str:
     models = list(results)
     lines = [
         "# Error analysis on real news",
@@ -122,6 +124,8 @@ def markdown(results: dict[str, dict[str, dict]], sets: dict[str, tuple[list[str
         "missed event is an event sentence given `none`, split by the shape of the sentence.",
         "",
     ]
+    if notes:
+        lines += [notes.strip(), ""]
     for set_name, (texts, gold) in sets.items():
         lines += [f"## {set_name} ({len(texts)} rows: " + ", ".join(
             f"{k} {v}" for k, v in Counter(gold).most_common()) + ")", ""]
@@ -154,6 +158,8 @@ def main() -> int:
                         help="checkpoint to analyse (repeatable; default: default=checkpoints/default)")
     parser.add_argument("--shared", default=str(ROOT.parent / "shared" / "benchmarks"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "error_analysis.md"))
+    parser.add_argument("--notes", default=str(ROOT / "docs" / "error_analysis_notes.md"),
+                        help="markdown placed after the introduction (what each column is, what was learnt)")
     args = parser.parse_args()
     shared = Path(args.shared)
     if not shared.is_dir():
@@ -168,7 +174,8 @@ def main() -> int:
             print(f"{name:20s} {set_name:20s} macro-F1 {r['macro_f1']:.3f} errors {r['errors']} "
                   f"(≥0.9: {r['errors_at_0.9']}) ECE {r['ece']:.3f}")
     out = Path(args.out)
-    out.write_text(markdown(results, sets) + "\n", encoding="utf-8")
+    notes = Path(args.notes).read_text(encoding="utf-8") if Path(args.notes).is_file() else ""
+    out.write_text(markdown(results, sets, notes) + "\n", encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"written: {out}")
     return 0

@@ -33,6 +33,7 @@ def real_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "data.test_file": None,
             "training.output_dir": str(out),
             "training.epochs": 5,
+            "training.average_seeds": 1,  # one brief model is enough to check the pipeline end to end
             "training.batch_size": 16,
             "training.learning_rate": 1e-4,
             "training.eval_each_epoch": False,

@@ -314,7 +314,7 @@ def test_average_seeds_trains_members_and_averages_their_weights(tiny_config):
             EventClassifier.from_pretrained(
                 train(
                     tiny_config.update(
-                        {"training.seed": 13 + k, "training.output_dir": str(soup.checkpoint.parent / f"m{k}")}
+                        {"training.data_seed": 13 + k, "training.output_dir": str(soup.checkpoint.parent / f"m{k}")}
                     ),
                     verbose=False,
                 ).checkpoint

@@ -147,7 +147,7 @@ def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> Trainin
         lr_scheduler_type="linear",
         label_smoothing_factor=t.label_smoothing,
         seed=t.seed,
-        data_seed=t.seed,
+        data_seed=t.data_seed if t.data_seed is not None else t.seed,
         logging_steps=t.logging_steps,
         eval_strategy=strategy if per_epoch else "no",
         save_strategy=strategy if (per_epoch or t.save_steps > 0) else "no",
@@ -414,12 +414,13 @@ def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -
     start = time.perf_counter()
     for k in range(n):
         member = output_dir.parent / f".{output_dir.name}.member-{k}"
-        log(f"[soup] training member {k + 1} of {n} (seed {config.training.seed + k})")
+        data_seed = (config.training.data_seed if config.training.data_seed is not None else config.training.seed) + k
+        log(f"[soup] training member {k + 1} of {n} (data order seed {data_seed})")
         result = train(
             config.update(
                 {
                     "training.average_seeds": 1,
-                    "training.seed": config.training.seed + k,
+                    "training.data_seed": data_seed,
                     "training.output_dir": str(member),
                     "training.overwrite_output_dir": True,
                     "training.calibrate": False,
@@ -430,7 +431,7 @@ def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -
             callbacks=callbacks,
         )
         members.append(member)
-        member_metrics.append({"seed": config.training.seed + k, **result.metrics.get("train", {}),
+        member_metrics.append({"data_seed": data_seed, **result.metrics.get("train", {}),
                                "dev_macro_f1": result.metrics.get("dev", {}).get("macro_f1")})
     seconds = time.perf_counter() - start
     if main_process:
