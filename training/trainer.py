@@ -404,7 +404,7 @@ def average_state_dicts(states: list[dict[str, torch.Tensor]], weights: list[flo
 
 
 def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -> TrainResult:
-    """``training.average_seeds`` = N > 1: train N models (seeds seed .. seed+N-1), average their weights."""
+    """``training.average_seeds`` = N > 1: train N models (one initialisation, N data orders), average them."""
     main_process = int(os.environ.get("RANK", "0")) == 0
     log = print if verbose and main_process else (lambda *a, **k: None)
     check_output_dir(config, main_process=main_process)
