@@ -97,32 +97,22 @@ def none_share_weights(label_ids: list[int], none_id: int, num_labels: int, shar
 
 
 class _AverageLastEpochs(TrainerCallback):
-    """Keep a running sum of the weights at the end of each of the last ``n`` epochs (checkpoint averaging)."""
+    """Keep the weights at the end of each of the last epochs and average them (checkpoint averaging)."""
 
     def __init__(self, first_epoch: float) -> None:
         self.first_epoch = first_epoch
-        self.sums: dict[str, torch.Tensor] | None = None
-        self.count = 0
+        self.states: list[dict[str, torch.Tensor]] = []
 
     def on_epoch_end(self, args, state, control, model=None, **kwargs):  # type: ignore[override]
         if model is None or state.epoch is None or state.epoch < self.first_epoch - 1e-6:
             return
-        weights = {k: v.detach().double().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
-        if self.sums is None:
-            self.sums = weights
-        else:
-            for k, v in weights.items():
-                self.sums[k] += v
-        self.count += 1
+        self.states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
 
     def apply(self, model: torch.nn.Module) -> int:
         """Load the average into ``model``; return how many epochs were averaged."""
-        if not self.count:
-            return 0
-        state = model.state_dict()
-        model.load_state_dict({k: (self.sums[k] / self.count).to(v.dtype) if k in self.sums else v
-                               for k, v in state.items()})
-        return self.count
+        if self.states:
+            model.load_state_dict(average_state_dicts(self.states))
+        return len(self.states)
 
 
 def _training_arguments(config: Config, run_dir: Path, has_dev: bool) -> TrainingArguments:
