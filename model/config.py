@@ -110,6 +110,9 @@ class TrainingConfig:
     ``data_seed+1``, ...): members with different initial heads do not average well. 1 trains one model."""
     data_seed: int | None = None
     """Seed of the order of the training data; ``None`` uses ``seed``."""
+    freeze_embeddings: bool = False
+    """Keep the base encoder's embedding layer (word, position and type embeddings) as pretrained: words the corpus
+    never shows keep their place relative to the words it does."""
     average_last_epochs: int = 1
     """Average the weights of the last N epochs (checkpoint averaging) instead of keeping the best epoch on dev;
     1 keeps the best epoch."""

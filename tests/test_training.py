@@ -340,3 +340,13 @@ def test_cec_average_cli(trained_tiny: Path, tmp_path: Path, capsys: pytest.Capt
     np.testing.assert_allclose(a, b, atol=1e-5)  # the mean of a model with itself is the model
     assert average_main([str(trained_tiny), "-o", str(out)]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_freeze_embeddings_keeps_the_pretrained_embeddings(tiny_config):
+    base = EventClassifier.from_base(tiny_config).model.get_input_embeddings().weight.detach().clone()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frozen = train(tiny_config.update({"training.freeze_embeddings": True}), verbose=False)
+        trained = train(tiny_config.update({"training.output_dir": str(frozen.checkpoint.parent / "free")}), verbose=False)
+    assert torch.equal(EventClassifier.from_pretrained(frozen.checkpoint).model.get_input_embeddings().weight, base)
+    assert not torch.equal(EventClassifier.from_pretrained(trained.checkpoint).model.get_input_embeddings().weight, base)

@@ -96,6 +96,21 @@ def none_share_weights(label_ids: list[int], none_id: int, num_labels: int, shar
     return weights
 
 
+def freeze_embeddings(model: torch.nn.Module) -> int:
+    """Stop training the encoder's input embeddings; return the number of parameters frozen."""
+    frozen = 0
+    for parameter in model.get_input_embeddings().parameters():
+        parameter.requires_grad_(False)
+        frozen += parameter.numel()
+    base = getattr(model, model.base_model_prefix, model)
+    for name in ("position_embeddings", "token_type_embeddings"):
+        module = getattr(getattr(base, "embeddings", None), name, None)
+        for parameter in module.parameters() if module is not None else ():
+            parameter.requires_grad_(False)
+            frozen += parameter.numel()
+    return frozen
+
+
 class _AverageLastEpochs(TrainerCallback):
     """Keep the weights at the end of each of the last epochs and average them (checkpoint averaging)."""
 
@@ -247,6 +262,8 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
     for report in reports:
         log(f"[data] {report.summary()}; labels {report.label_counts}")
     classifier = EventClassifier.from_base(config)
+    if config.training.freeze_embeddings:
+        log(f"[train] embedding layer frozen ({freeze_embeddings(classifier.model):,} parameters)")
     tokenizer = classifier.tokenizer
 
     def tokenize(batch: dict[str, list]) -> dict[str, list]:
