@@ -1,6 +1,6 @@
 """Speed and memory table for the inference backends, with accuracy parity, on this machine.
 
-    python scripts/benchmark_speed.py [--checkpoint checkpoints/default] [--repeats 5]
+    python scripts/benchmark_speed.py [--checkpoint checkpoints/default] [--repeats 5] [--sentences 1000]
 
 Each backend runs in its own subprocess (so peak memory and load time are its own): PyTorch fp32 in input
 order (the eager baseline), PyTorch fp32 with length-sorted batches (the default torch path), ONNX Runtime fp32,
@@ -180,7 +180,7 @@ def render_markdown(results: dict, *, cores: int | None, repeats: int, ckpt_name
         "# Speed and memory",
         "",
         f"Produced by `python scripts/benchmark_speed.py` on {cores} CPU cores ({cpu_description()}); "
-        f"{base['sentences']} seed-corpus sentences (test + dev splits), throughput is the median of {repeats} runs; "
+        f"{base['sentences']} seed-corpus sentences (test split first, then dev), throughput is the median of {repeats} runs; "
         "latency is one sentence per call over 300 calls; peak memory is the peak resident set of a fresh process that "
         "loaded the model and ran the speed measurements (before the accuracy check). Ratios are against the eager "
         "baseline of the same run.",
@@ -240,12 +240,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "default"))
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sentences", type=int, default=1000,
+                        help="seed-corpus sentences timed per batch size (test split first, then dev)")
     parser.add_argument("--shared", default=str(ROOT.parent / "shared" / "benchmarks"))
     parser.add_argument("--out", default=str(ROOT / "benchmarks"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.checkpoint, BACKENDS[args.worker], args.repeats, Path(args.shared))))
+        texts = _texts()[: args.sentences]
+        print(json.dumps(worker(args.checkpoint, BACKENDS[args.worker], args.repeats, Path(args.shared), texts=texts)))
         return 0
 
     ckpt = Path(args.checkpoint)
@@ -265,6 +268,8 @@ def main() -> int:
                 str(ckpt),
                 "--repeats",
                 str(args.repeats),
+                "--sentences",
+                str(args.sentences),
                 "--shared",
                 args.shared,
             ],
