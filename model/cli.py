@@ -23,7 +23,15 @@ from typing import Any
 
 from model.output import FORMATS
 
-__all__ = ["extract_main", "format_table", "main", "predict_many_main"]
+__all__ = [
+    "add_common_options",
+    "exit_error",
+    "extract_main",
+    "format_table",
+    "load_classifier",
+    "main",
+    "predict_many_main",
+]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
 _CHECKPOINT_HELP = "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
@@ -54,7 +62,7 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-def _add_common(parser: argparse.ArgumentParser, *, formats: Sequence[str] | None = FORMATS) -> None:
+def add_common_options(parser: argparse.ArgumentParser, *, formats: Sequence[str] | None = FORMATS) -> None:
     """The options every prediction command takes."""
     parser.add_argument("--checkpoint", help=_CHECKPOINT_HELP)
     parser.add_argument("--codes", action="store_true", help="add ACLED/CAMEO/PLOVER code columns (every format)")
@@ -82,7 +90,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _load_classifier(prog: str, args: argparse.Namespace, overrides: Sequence[str]) -> Any:
+def load_classifier(prog: str, args: argparse.Namespace, overrides: Sequence[str]) -> Any:
     """Load ``--checkpoint`` with the inference overrides, or exit 2 with a one-line error."""
     _silence_loading(args.quiet)
     from model.classifier import CheckpointError, EventClassifier
@@ -93,10 +101,10 @@ def _load_classifier(prog: str, args: argparse.Namespace, overrides: Sequence[st
         checkpoint = args.checkpoint or default_checkpoint()
         return EventClassifier.from_pretrained(checkpoint, overrides=_overrides(args, overrides))
     except (CheckpointError, ConfigError, OSError) as exc:
-        _exit(prog, exc)
+        exit_error(prog, exc)
 
 
-def _exit(prog: str, message: Any, code: int = 2) -> None:
+def exit_error(prog: str, message: Any, code: int = 2) -> None:
     print(f"{prog}: error: {_one_line(message) if isinstance(message, BaseException) else message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -120,9 +128,9 @@ def _open_writer(prog: str, args: argparse.Namespace, columns: dict[str, str], d
             columns, output_format(args.format, args.output, default), args.output, text_column=text_column
         )
     except OSError as exc:
-        _exit(prog, f"cannot write {args.output}: {exc.strerror or exc}")
+        exit_error(prog, f"cannot write {args.output}: {exc.strerror or exc}")
     except ValueError as exc:
-        _exit(prog, exc)
+        exit_error(prog, exc)
 
 
 def _columns(context: dict[str, str], classifier: Any, codes: bool) -> dict[str, str]:
@@ -183,7 +191,7 @@ def _write_all(prog: str, writer: Any, rows: Iterable[dict[str, Any]]) -> int:
             writer.write(row)
             errors += row.get(ERROR_COLUMN) is not None
     except (FileNotFoundError, ValueError) as exc:
-        _exit(prog, exc)
+        exit_error(prog, exc)
     finally:
         writer.close()
     return errors
@@ -210,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         nargs="*",
         help="sentences to classify (default: one per line on stdin) and inference overrides (inference.key=value)",
     )
-    _add_common(parser)
+    add_common_options(parser)
     parser.add_argument(
         "--article",
         action="append",
@@ -229,12 +237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     texts, overrides = _split_texts(args.texts)
     prog = "cec-predict"
     if args.input and (texts or args.article):
-        _exit(prog, "--input cannot be combined with sentences or --article")
+        exit_error(prog, "--input cannot be combined with sentences or --article")
     if args.article and texts:
-        _exit(prog, "--article cannot be combined with sentences")
+        exit_error(prog, "--article cannot be combined with sentences")
     if args.chunk_rows < 1:
-        _exit(prog, "--chunk-rows must be at least 1")
-    classifier = _load_classifier(prog, args, overrides)
+        exit_error(prog, "--chunk-rows must be at least 1")
+    classifier = load_classifier(prog, args, overrides)
     if args.input:
         return _predict_file(prog, args, classifier)
     if args.article:
@@ -313,9 +321,9 @@ def _predict_file(prog: str, args: argparse.Namespace, classifier: Any) -> int:
     path = Path(args.input)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".jsonl", ".json", ".ndjson"):
-        _exit(prog, f"--input {path}: unsupported extension {suffix!r}; use .csv or .jsonl")
+        exit_error(prog, f"--input {path}: unsupported extension {suffix!r}; use .csv or .jsonl")
     if not path.is_file():
-        _exit(prog, f"--input {path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
+        exit_error(prog, f"--input {path}: {'is a folder, not a file' if path.is_dir() else 'no such file'}")
     text_column = args.text_column or classifier.config.data.text_column
     context = {"line": "int"}
     if args.id_column:
@@ -323,7 +331,7 @@ def _predict_file(prog: str, args: argparse.Namespace, classifier: Any) -> int:
     context[text_column] = "string"
     columns = _columns(context, classifier, args.codes)
     if len(context) < 2 + bool(args.id_column) or set(context) & set(prediction_schema(classifier.labels, codes=True)):
-        _exit(
+        exit_error(
             prog,
             f"--text-column {text_column!r} and --id-column {args.id_column!r} must differ from each other, from "
             "'line' and from the prediction column names",
@@ -333,15 +341,17 @@ def _predict_file(prog: str, args: argparse.Namespace, classifier: Any) -> int:
         items = reader(path, text_column, args.id_column)
         first = next(items, None)  # reads the header: a missing column fails here, before the output is opened
     except ValueError as exc:
-        _exit(prog, exc)
+        exit_error(prog, exc)
     except OSError as exc:
-        _exit(prog, f"--input {path}: cannot be read ({exc.strerror or exc})")
+        exit_error(prog, f"--input {path}: cannot be read ({exc.strerror or exc})")
     writer = _open_writer(prog, args, columns, "jsonl", text_column)
     total = _count_lines(path) - (suffix == ".csv")
     with tqdm(total=total, desc="classifying", unit="row", disable=args.quiet, file=sys.stderr) as bar:
         stream = [] if first is None else _chain_first(first, items)
         rows = _classify(classifier, stream, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows, bar=bar)
         errors = _write_all(prog, writer, rows)
+        bar.total = bar.n  # the line count was an estimate (blank lines, quoted line breaks)
+        bar.refresh()
     if not args.quiet:
         where = args.output or "standard output"
         print(f"{prog}: {writer.rows} row(s) written to {where}, {errors} with an error", file=sys.stderr)
@@ -491,15 +501,17 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cec-extract", description=extract_main.__doc__)
     parser.add_argument("source", help="an article file, a folder of articles (searched recursively), or - for stdin")
     parser.add_argument("overrides", nargs="*", help="inference settings, e.g. inference.backend=onnx")
-    _add_common(parser)
+    add_common_options(parser)
     parser.add_argument("--pattern", default="*.txt", help="file pattern inside a folder (default: *.txt)")
     parser.add_argument("--drop-none", action="store_true", help="only sentences that report an event")
     args = parser.parse_intermixed_args(argv)
     prog = "cec-extract"
     bad = [x for x in args.overrides if not _OVERRIDE.match(x)]
     if bad:
-        _exit(prog, f"unexpected argument {bad[0]!r}: give one SOURCE, then inference overrides as section.key=value")
-    classifier = _load_classifier(prog, args, args.overrides)
+        exit_error(
+            prog, f"unexpected argument {bad[0]!r}: give one SOURCE, then inference overrides as section.key=value"
+        )
+    classifier = load_classifier(prog, args, args.overrides)
 
     from model.inference import iter_documents, stream_events
 
@@ -535,7 +547,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cec-predict-many", description=predict_many_main.__doc__)
     parser.add_argument("source", help="a file or a folder of .jsonl/.csv/.parquet files, or of .txt articles")
     parser.add_argument("output", help="a new (or empty) folder for the Parquet output")
-    _add_common(parser, formats=None)
+    add_common_options(parser, formats=None)
     parser.add_argument(
         "--text-column", help="text column of tabular input (default: the checkpoint's data.text_column)"
     )
@@ -554,13 +566,13 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     prog = "cec-predict-many"
     bad = [x for x in args.overrides if not _OVERRIDE.match(x)]
     if bad:
-        _exit(prog, f"unexpected argument {bad[0]!r}: give SOURCE and OUTPUT, then overrides as section.key=value")
+        exit_error(prog, f"unexpected argument {bad[0]!r}: give SOURCE and OUTPUT, then overrides as section.key=value")
 
     try:
         import ray  # noqa: F401
     except ImportError:
-        _exit(prog, "Ray is not installed; install the extra: pip install '.[ray]'")
-    classifier = _load_classifier(prog, args, args.overrides)
+        exit_error(prog, "Ray is not installed; install the extra: pip install '.[ray]'")
+    classifier = load_classifier(prog, args, args.overrides)
     from model.inference import default_checkpoint
     from model.scale import predict_many
 
@@ -587,9 +599,9 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
             if args.address
             else "check that Ray can start here"
         )
-        _exit(prog, f"no Ray cluster could be reached at {where}: {hint} ({_one_line(exc)[:200]})")
+        exit_error(prog, f"no Ray cluster could be reached at {where}: {hint} ({_one_line(exc)[:200]})")
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
-        _exit(prog, exc)
+        exit_error(prog, exc)
     print(json.dumps(summary, indent=2))
     return 0
 
