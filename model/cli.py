@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
@@ -140,6 +142,7 @@ def _columns(context: dict[str, str], classifier: Any, codes: bool) -> dict[str,
 
 
 def _classify(
+    prog: str,
     classifier: Any,
     items: Iterable[tuple[dict[str, Any], Any, str | None]],
     *,
@@ -151,13 +154,24 @@ def _classify(
     """Classify ``(context, text, error)`` items in chunks of ``chunk``; yield context + prediction columns.
     An item with ``error`` set (or a text that cannot be classified) gives an error row; none is dropped, except
     rows labelled none with ``drop_none``."""
+    from tqdm.auto import tqdm
+
     from model.output import ERROR_COLUMN, prediction_columns
 
     none = classifier.config.model.none_label
     iterator = iter(items)
+    truncated = 0
     while batch := list(islice(iterator, chunk)):
         texts = [text if error is None else None for _, text, error in batch]
-        cols = prediction_columns(classifier, texts, codes=codes)
+        with warnings.catch_warnings(record=True) as caught:  # one summary line at the end, not one per chunk
+            warnings.simplefilter("always")
+            cols = prediction_columns(classifier, texts, codes=codes)
+        for warning in caught:
+            match = re.match(r"(\d+) of \d+ texts exceed", str(warning.message))
+            if match:
+                truncated += int(match.group(1))
+            else:
+                tqdm.write(f"{prog}: warning: {warning.message}", file=sys.stderr)
         for i, (context, _, error) in enumerate(batch):
             row = {**context, **{name: values[i] for name, values in cols.items()}}
             if error is not None:
@@ -167,6 +181,12 @@ def _classify(
             yield row
         if bar is not None:
             bar.update(len(batch))
+    if truncated:
+        tqdm.write(
+            f"{prog}: warning: {truncated} text(s) longer than model.max_length={classifier.config.model.max_length} "
+            "tokens were truncated; split articles into sentences (--article, cec-extract)",
+            file=sys.stderr,
+        )
 
 
 def _flat_event(row: dict[str, Any], codes: bool) -> dict[str, Any]:
@@ -190,10 +210,16 @@ def _write_all(prog: str, writer: Any, rows: Iterable[dict[str, Any]]) -> int:
         for row in rows:
             writer.write(row)
             errors += row.get(ERROR_COLUMN) is not None
+    except BrokenPipeError:  # `cec-predict ... | head`: the reader has gone, stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(1) from None
     except (FileNotFoundError, ValueError) as exc:
         exit_error(prog, exc)
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except BrokenPipeError:
+            pass
     return errors
 
 
@@ -253,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         items, default = _stdin_lines(prog), "jsonl"
     writer = _open_writer(prog, args, _columns(_TEXT_CONTEXT, classifier, args.codes), default, "sentence")
-    rows = _classify(classifier, items, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows)
+    rows = _classify(prog, classifier, items, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows)
     _write_all(prog, writer, rows)
     if writer.rows == 0 and not texts and not args.quiet:
         print(f"{prog}: warning: nothing to classify (standard input was empty)", file=sys.stderr)
@@ -348,10 +374,13 @@ def _predict_file(prog: str, args: argparse.Namespace, classifier: Any) -> int:
     total = _count_lines(path) - (suffix == ".csv")
     with tqdm(total=total, desc="classifying", unit="row", disable=args.quiet, file=sys.stderr) as bar:
         stream = [] if first is None else _chain_first(first, items)
-        rows = _classify(classifier, stream, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows, bar=bar)
+        rows = _classify(
+            prog, classifier, stream, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows, bar=bar
+        )
         errors = _write_all(prog, writer, rows)
-        bar.total = bar.n  # the line count was an estimate (blank lines, quoted line breaks)
-        bar.refresh()
+        if bar.total != bar.n:  # the line count was an estimate (blank lines, quoted line breaks)
+            bar.total = bar.n
+            bar.refresh()
     if not args.quiet:
         where = args.output or "standard output"
         print(f"{prog}: {writer.rows} row(s) written to {where}, {errors} with an error", file=sys.stderr)

@@ -206,6 +206,7 @@ def test_input_csv_keeps_every_row_with_its_line_number(
     assert predict_main([*argv, "--id-column", "doc_id", "-o", str(out), "inference.batch_size=2"]) == 0
     err = capsys.readouterr().err
     assert "classifying" in err and "6 row(s) written" in err and "3 with an error" in err  # progress and summary
+    assert "Loading weights" not in err
     rows = _read(out)
     assert list(rows[0]) == _schema(clf, ["line", "doc_id", "body"])
     assert [(r["line"], r["doc_id"], r["error"]) for r in rows] == [
