@@ -196,6 +196,8 @@ def _flat_event(row: dict[str, Any], codes: bool) -> dict[str, Any]:
     flat = {k: v for k, v in row.items() if k not in ("probabilities", "codes")}
     flat |= {f"prob_{name}": p for name, p in row["probabilities"].items()}
     flat.setdefault(ERROR_COLUMN, None)
+    if flat[ERROR_COLUMN] is not None:
+        flat["labels"] = None  # as for every other row that could not be classified
     if codes:
         flat |= flat_codes(row.get("codes")) if flat[ERROR_COLUMN] is None else dict.fromkeys(CODE_COLUMNS)
     return flat
@@ -277,12 +279,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         items = [({"line": i, "sentence": t}, t, None) for i, t in enumerate(texts, 1)]
         default = "table"
     else:
-        items, default = _stdin_lines(prog), "jsonl"
+        lines = _stdin_lines(prog)
+        first = next(lines, None)
+        if first is None:
+            exit_error(prog, "nothing to classify (give sentences, --article FILE, --input FILE, or lines on stdin)")
+        items, default = _chain_first(first, lines), "jsonl"
     writer = _open_writer(prog, args, _columns(_TEXT_CONTEXT, classifier, args.codes), default, "sentence")
     rows = _classify(prog, classifier, items, codes=args.codes, drop_none=args.drop_none, chunk=args.chunk_rows)
     _write_all(prog, writer, rows)
-    if writer.rows == 0 and not texts and not args.quiet:
-        print(f"{prog}: warning: nothing to classify (standard input was empty)", file=sys.stderr)
     return 0
 
 

@@ -187,6 +187,10 @@ def test_stdin_keeps_one_output_row_per_input_line(
     ]
     assert "standard input: not valid UTF-8 at line(s) 5" in err
 
+    _stdin(monkeypatch, b"")
+    assert _run(predict_main, ["--checkpoint", str(trained_tiny)]) == 2
+    assert "nothing to classify" in capsys.readouterr().err
+
 
 def test_input_csv_keeps_every_row_with_its_line_number(
     trained_tiny: Path, clf: EventClassifier, tmp_path: Path, capsys: pytest.CaptureFixture[str]
