@@ -141,9 +141,7 @@ def _read(path: Path) -> list[dict]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_header_is_complete_when_no_row_is_written(
-    fmt: str, trained_tiny: Path, clf: EventClassifier, tmp_path: Path
-):
+def test_header_is_complete_when_no_row_is_written(fmt: str, trained_tiny: Path, clf: EventClassifier, tmp_path: Path):
     source = tmp_path / "empty.csv"
     source.write_text("id,text\n", encoding="utf-8")
     out = tmp_path / f"rows.{fmt}"
@@ -262,9 +260,7 @@ def test_input_jsonl_bad_lines_become_error_rows(trained_tiny: Path, tmp_path: P
     ]
 
 
-def test_input_is_read_and_classified_in_chunks(
-    trained_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def test_input_is_read_and_classified_in_chunks(trained_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     source = tmp_path / "many.csv"
     n = 2500
     with open(source, "w", encoding="utf-8", newline="") as fh:
