@@ -16,6 +16,7 @@ from model.documents import Sentence, iter_sentences, split_sentences
 
 __all__ = [
     "DEFAULT_CHECKPOINT_ENV",
+    "DocumentError",
     "decode_text",
     "default_checkpoint",
     "extract_events",
@@ -26,6 +27,13 @@ __all__ = [
 ]
 
 DEFAULT_CHECKPOINT_ENV = "EVENT_CLASSIFIER_MODEL"
+
+
+class DocumentError(ValueError):
+    """A document that could not be read; :func:`iter_documents` yields it in place of the text with
+    ``errors="row"``, and :func:`stream_events` turns it into one row with ``error`` set."""
+
+
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -124,11 +132,16 @@ def iter_documents(
     *,
     pattern: str = "*.txt",
     on_skip: Callable[[str, str], None] | None = None,
-) -> Iterator[tuple[str, str]]:
+    errors: str = "skip",
+) -> Iterator[tuple[str, str | DocumentError]]:
     """Yield ``(document_id, text)`` from a file, a folder (recursively, files matching ``pattern``, sorted) or
     ``"-"`` (standard input, one document; undecodable bytes are replaced, with a warning). Files are read one at
     a time. A file that cannot be read, is not UTF-8 or holds NUL bytes (binary, UTF-16) is skipped: ``on_skip``
-    is called with its path and the reason (default: a warning), and the other files go on."""
+    is called with its path and the reason (default: a warning), and the other files go on. With
+    ``errors="row"`` it is also yielded, as ``(path, DocumentError(reason))``, so that it keeps its place in the
+    output."""
+    if errors not in ("skip", "row"):
+        raise ValueError(f"errors must be 'skip' or 'row', got {errors!r}")
     import sys
 
     if str(source) == "-":
@@ -149,19 +162,24 @@ def iter_documents(
             warnings.warn(f"{file}: skipped ({reason})", stacklevel=3)
 
     for file in files:
+        reason = None
         try:
             data = file.read_bytes()
         except OSError as exc:
-            skip(file, f"cannot be read: {exc.strerror or exc}")
-            continue
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            skip(file, f"not valid UTF-8 (line {line}, byte {exc.start}); binary, or another encoding such as latin-1")
-            continue
-        if "\x00" in text:
-            skip(file, "contains NUL bytes: a binary file, or UTF-16 text")
+            reason = f"cannot be read: {exc.strerror or exc}"
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                line = data[: exc.start].count(b"\n") + 1
+                reason = f"not valid UTF-8 (line {line}, byte {exc.start}); binary, or another encoding such as latin-1"
+            else:
+                if "\x00" in text:
+                    reason = "contains NUL bytes: a binary file, or UTF-16 text"
+        if reason is not None:
+            skip(file, reason)
+            if errors == "row":
+                yield str(file), DocumentError(reason)
             continue
         yield str(file), _universal_newlines(text)
 
@@ -172,7 +190,7 @@ def _universal_newlines(text: str) -> str:
 
 
 def stream_events(
-    documents: Iterable[tuple[str, str]],
+    documents: Iterable[tuple[str, str | DocumentError]],
     model: str | os.PathLike[str] | EventClassifier | None = None,
     *,
     keep_none: bool = True,
@@ -184,15 +202,33 @@ def stream_events(
     ``buffer_sentences`` and classified together, so memory stays flat for any number of documents.
 
     Yields one dict per sentence, in document and sentence order: ``document``, ``sentence_index``, ``sentence``,
-    ``start``, ``end`` and the prediction fields.
+    ``start``, ``end`` and the prediction fields. A document given as a :class:`DocumentError` (see
+    :func:`iter_documents` with ``errors="row"``) gives one row in its place: ``document``, ``error`` (the
+    reason) and ``None`` everywhere else.
     """
     classifier = load(model)
     none = classifier.config.model.none_label
-    pending: list[tuple[str, int, Sentence]] = []
+    pending: list[tuple[str, int, Sentence | DocumentError]] = []
 
     def flush() -> Iterator[dict[str, Any]]:
-        predictions = classifier.predict([s.text for _, _, s in pending], progress=False, with_codes=with_codes)
-        for (doc, index, sentence), prediction in zip(pending, predictions):
+        texts = [s.text for _, _, s in pending if isinstance(s, Sentence)]
+        predictions = iter(classifier.predict(texts, progress=False, with_codes=with_codes) if texts else [])
+        for doc, index, sentence in pending:
+            if isinstance(sentence, DocumentError):
+                yield {
+                    "document": doc,
+                    "sentence_index": None,
+                    "sentence": None,
+                    "start": None,
+                    "end": None,
+                    "label": None,
+                    "score": None,
+                    "labels": [],
+                    "probabilities": {},
+                    "error": str(sentence),
+                }
+                continue
+            prediction = next(predictions)
             if keep_none or prediction.label != none:
                 yield {
                     "document": doc,
@@ -207,6 +243,9 @@ def stream_events(
 
     with tqdm(desc="sentences", unit="sent", disable=not progress) as bar:
         for doc, text in documents:
+            if isinstance(text, DocumentError):
+                pending.append((doc, -1, text))
+                continue
             for index, sentence in enumerate(iter_sentences(text)):
                 pending.append((doc, index, sentence))
                 if len(pending) >= buffer_sentences:  # also inside a long document: memory stays flat

@@ -13,7 +13,7 @@ unreadable article) gets a message in the ``error`` column and empty prediction 
 
 from __future__ import annotations
 
-import math
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+
+from model.output import ERROR_COLUMN, prediction_columns, prediction_schema
 
 __all__ = [
     "BatchPredictor",
@@ -36,53 +38,11 @@ __all__ = [
     "prediction_schema",
 ]
 
-ERROR_COLUMN = "error"
 TABULAR_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 ARTICLE_SUFFIXES = (".txt",)
 
 
 # ------------------------------------------------------------------ prediction columns (shared by every path)
-def prediction_schema(labels: Sequence[str], prefix: str = "") -> dict[str, str]:
-    """Name and kind (``string``, ``float`` or ``strings``) of every prediction column, in output order: the one
-    definition the Ray output, the ``datasets`` features and the column-clash checks are derived from."""
-    kinds = {"label": "string", "score": "float", "labels": "strings"}
-    kinds |= {f"prob_{name}": "float" for name in labels}
-    kinds[ERROR_COLUMN] = "string"
-    return {prefix + name: kind for name, kind in kinds.items()}
-
-
-def prediction_columns(classifier: Any, texts: Sequence[Any], *, prefix: str = "") -> dict[str, list[Any]]:
-    """Classify ``texts`` and return plain columns: ``label``, ``score``, ``labels`` (list), one
-    ``prob_<label>`` column per label and ``error``.
-
-    Texts that are not non-empty strings are not sent to the model: their row gets ``error`` set and ``None``
-    predictions, so one bad row never fails a batch.
-    """
-    n = len(texts)
-    errors: list[str | None] = [None] * n
-    good: list[int] = []
-    for i, text in enumerate(texts):
-        if text is None or (isinstance(text, float) and math.isnan(text)):
-            errors[i] = "missing text"
-        elif not isinstance(text, str):
-            errors[i] = f"text is {type(text).__name__}, not a string"
-        elif not text.strip():
-            errors[i] = "empty text"
-        else:
-            good.append(i)
-    cols: dict[str, list[Any]] = {name: [None] * n for name in prediction_schema(classifier.labels, prefix)}
-    if good:
-        predictions = classifier.predict([texts[i] for i in good], progress=False)
-        for i, prediction in zip(good, predictions):
-            cols[f"{prefix}label"][i] = prediction.label
-            cols[f"{prefix}score"][i] = prediction.score
-            cols[f"{prefix}labels"][i] = list(prediction.labels)
-            for name, p in prediction.probabilities.items():
-                cols[f"{prefix}prob_{name}"][i] = p
-    cols[f"{prefix}{ERROR_COLUMN}"] = errors
-    return cols
-
-
 def add_predictions(
     dataset: Any,
     model: Any = None,
@@ -90,6 +50,7 @@ def add_predictions(
     text_column: str = "text",
     batch_size: int = 256,
     prefix: str = "",
+    codes: bool = False,
     **map_kwargs: Any,
 ) -> Any:
     """Add prediction columns to a Hugging Face ``datasets.Dataset`` with ``Dataset.map(batched=True)``.
@@ -99,14 +60,14 @@ def add_predictions(
     >>> ds[0]["label"], ds[0]["prob_airstrike"]                                  # doctest: +SKIP
 
     Columns are those of :func:`prediction_columns` (``prefix`` avoids clashing with an existing ``label``
-    column). ``map_kwargs`` go to ``Dataset.map`` (e.g. ``desc``); the model is loaded once, in this process.
+    column; ``codes=True`` adds the ACLED/CAMEO/PLOVER columns). ``map_kwargs`` go to ``Dataset.map`` (e.g. ``desc``); the model is loaded once, in this process.
     """
     from model.inference import load
 
     if text_column not in dataset.column_names:
         raise KeyError(f"text column {text_column!r} not in the dataset (columns: {dataset.column_names})")
     classifier = load(model)
-    schema = prediction_schema(classifier.labels, prefix)
+    schema = prediction_schema(classifier.labels, prefix, codes=codes)
     clashes = [c for c in schema if c in dataset.column_names]
     if clashes:
         raise ValueError(f"the dataset already has columns {clashes}; pass prefix='pred_' to keep both")
@@ -120,7 +81,7 @@ def add_predictions(
     map_kwargs.setdefault("desc", "classifying")
     map_kwargs.setdefault("features", features)
     return dataset.map(
-        lambda batch: prediction_columns(classifier, batch[text_column], prefix=prefix),
+        lambda batch: prediction_columns(classifier, batch[text_column], prefix=prefix, codes=codes),
         batched=True,
         batch_size=batch_size,
         **map_kwargs,
@@ -142,6 +103,7 @@ class BatchPredictor:
         overrides: Sequence[str] = (),
         num_threads: int = 1,
         prefix: str = "",
+        codes: bool = False,
     ) -> None:
         from model.classifier import EventClassifier
 
@@ -149,16 +111,17 @@ class BatchPredictor:
         self.classifier = EventClassifier.from_pretrained(checkpoint, overrides=overrides)
         self.text_column = text_column
         self.prefix = prefix
+        self.codes = codes
 
     def __call__(self, batch: pd.DataFrame) -> pa.Table:
         texts = batch[self.text_column].tolist() if self.text_column in batch else [None] * len(batch)
-        cols = prediction_columns(self.classifier, texts, prefix=self.prefix)
+        cols = prediction_columns(self.classifier, texts, prefix=self.prefix, codes=self.codes)
         error = self.prefix + ERROR_COLUMN
         if ERROR_COLUMN in batch:  # an earlier stage (reading an article) already failed this row: keep its message
             cols[error] = [old if isinstance(old, str) else new for old, new in zip(batch[ERROR_COLUMN], cols[error])]
         table = pa.Table.from_pandas(batch.drop(columns=[c for c in cols if c in batch]), preserve_index=False)
         # Explicit types: a batch whose values are all missing must still write the same Parquet schema.
-        for name, kind in prediction_schema(self.classifier.labels, self.prefix).items():
+        for name, kind in prediction_schema(self.classifier.labels, self.prefix, codes=self.codes).items():
             table = table.append_column(name, pa.array(cols[name], type=_ARROW_TYPES[kind]))
         for name, kind in _ARTICLE_TYPES.items():
             if name in table.column_names:
@@ -166,7 +129,7 @@ class BatchPredictor:
         return table
 
 
-_ARROW_TYPES = {"string": pa.string(), "float": pa.float64(), "strings": pa.list_(pa.string())}
+_ARROW_TYPES = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "strings": pa.list_(pa.string())}
 _ARTICLE_TYPES = {
     "document": pa.string(),
     "sentence_index": pa.int64(),
@@ -305,15 +268,18 @@ def predict_many(
     predictor: type = BatchPredictor,
     max_rows_per_file: int | None = None,
     prefix: str = "",
+    codes: bool = False,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Classify every row (or every sentence of every article) under ``source`` with Ray Data and write
     Parquet files into the empty or new folder ``output``.
 
     Tabular input (JSONL, CSV, Parquet) must have ``id_column`` and ``text_column``; the output keeps every
     input column and adds the prediction columns (named with ``prefix``; an input column of the same name is an
-    error, never overwritten). Article input (``*.txt``) gives one row per sentence with the
+    error, never overwritten; ``codes=True`` adds the ACLED/CAMEO/PLOVER columns). Article input (``*.txt``) gives one row per sentence with the
     document path, sentence index and character offsets. Ray starts a local cluster unless ``address`` names
-    an existing one (``"auto"`` or ``"ray://host:10001"``). Returns a summary (rows, errors, seconds, rows/s).
+    an existing one (``"auto"`` or ``"ray://host:10001"``); ``progress=False`` silences its progress bars and
+    logs. Returns a summary (rows, errors, seconds, rows/s).
     """
     import ray
 
@@ -331,10 +297,10 @@ def predict_many(
 
     started_here = not ray.is_initialized()
     if started_here:
-        init_ray(address)
+        init_ray(address, **({} if progress else {"logging_level": logging.ERROR}))
     try:
         ctx = ray.data.DataContext.get_current()
-        ctx.enable_progress_bars = True
+        ctx.enable_progress_bars = progress
         # One logical CPU stays free for the light listing, reading and writing tasks that feed the actors:
         # if the actors held every CPU slot, those tasks could never be scheduled and the pipeline would stall.
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -352,7 +318,7 @@ def predict_many(
                 raise ValueError(
                     f"{source}: column(s) {missing} not found (columns: {schema}); set --id-column/--text-column"
                 )
-            clashes = [c for c in schema if c in prediction_schema(labels, prefix)]
+            clashes = [c for c in schema if c in prediction_schema(labels, prefix, codes=codes)]
             if clashes:
                 raise ValueError(
                     f"{source}: input columns {clashes} would be overwritten by predictions; pass a prefix "
@@ -367,6 +333,7 @@ def predict_many(
                 "overrides": list(overrides),
                 "num_threads": threads_per_actor,
                 "prefix": prefix,
+                "codes": codes,
             },
             batch_format="pandas",
             batch_size=batch_size,

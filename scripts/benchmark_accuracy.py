@@ -18,8 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 # Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
@@ -28,6 +26,7 @@ from model import EventClassifier, load_config, split_sentences  # noqa: E402
 from training.baselines import EmbeddingBaseline, KeywordBaseline, MajorityBaseline, TfidfBaseline  # noqa: E402
 from training.calibration import confidence_ece  # noqa: E402
 from training.corpus import read_jsonl  # noqa: E402
+from training.evaluation import bootstrap_macro_f1 as _bootstrap  # noqa: E402
 from training.evaluation import compute_metrics, evaluate_classifier  # noqa: E402
 
 EVENTS = ["territorial_gain", "airstrike", "rally", "diplomatic_visit"]
@@ -113,14 +112,10 @@ def score(pred: list[str], gold: list[str], labels: list[str]) -> dict:
 
 
 def bootstrap_macro_f1(pred: list[str], gold: list[str], labels: list[str], *, n: int = 1000) -> tuple[float, float]:
-    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded), by :func:`score`."""
-    rng = np.random.default_rng(0)
-    values = []
-    for _ in range(n):
-        idx = rng.integers(0, len(gold), len(gold))
-        values.append(score([pred[i] for i in idx], [gold[i] for i in idx], labels)["macro_f1"])
-    low, high = np.percentile(values, [2.5, 97.5])
-    return float(low), float(high)
+    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded): the one implementation in
+    :func:`training.evaluation.bootstrap_macro_f1`, on label names."""
+    ids = {name: i for i, name in enumerate(labels)}
+    return _bootstrap([ids[p] for p in pred], [ids[g] for g in gold], labels, n=n)
 
 
 def main() -> int:

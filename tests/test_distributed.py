@@ -76,3 +76,41 @@ def test_two_process_training_matches_one_process(tmp_path: Path):
     # The dev metrics each run wrote (stated tolerance: 0.02 macro-F1; with identical labels they are equal).
     assert abs(m1["dev"]["macro_f1"] - m2["dev"]["macro_f1"]) <= 0.02
     assert abs(m1["dev"]["accuracy"] - m2["dev"]["accuracy"]) <= 0.02
+
+
+def test_accelerate_on_cpu_runs_two_processes(tmp_path: Path):
+    """The README's CPU recipe: `accelerate launch --multi_gpu --num_processes 2` on a machine without GPUs really
+    starts two CPU processes (accelerate 1.16 has no --multi_cpu flag; without --multi_gpu it runs one process)."""
+    tiny_base = build_tiny_bert(tmp_path / "base")
+    rows = toy_rows()
+    train, dev = write_jsonl(tmp_path / "train.jsonl", rows), write_jsonl(tmp_path / "dev.jsonl", rows[1::2])
+    out = tmp_path / "run-cpu2"
+    accelerate = Path(sys.executable).with_name("accelerate")
+    _run(
+        [
+            str(accelerate),
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "scripts/train.py",
+            f"model.base_model={tiny_base}",
+            "model.max_length=64",
+            f"data.train_file={train}",
+            f"data.dev_file={dev}",
+            "data.test_file=null",
+            "training.max_steps=2",
+            "training.batch_size=4",
+            "training.device=cpu",
+            f"training.output_dir={out}",
+        ]
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["train"]["processes"] == 2
+    assert metrics["train"]["effective_batch_size"] == 8

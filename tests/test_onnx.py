@@ -114,3 +114,23 @@ def test_int8_backend_runs_the_same_predict(exported: Path):
 def test_missing_export_is_a_clear_error(trained_tiny: Path):
     with pytest.raises(CheckpointError, match="run `cec-export-onnx"):
         EventClassifier.from_pretrained(trained_tiny, overrides=["inference.backend=onnx"])
+
+
+def test_cec_predict_input_with_onnx_gives_the_labels_of_predict(exported: Path, tmp_path: Path):
+    """`cec-predict --input FILE inference.backend=onnx` and `predict()` with the same settings agree."""
+    import json
+
+    from model.cli import main as predict_main
+
+    source = tmp_path / "sentences.jsonl"
+    source.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(SENTENCES)))
+    out = tmp_path / "out.jsonl"
+    argv = ["--checkpoint", str(exported), "--input", str(source), "--id-column", "id", "-o", str(out), "-q"]
+    assert predict_main([*argv, "inference.backend=onnx", "inference.batch_size=4"]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx", "inference.batch_size=4"])
+    expected = clf.predict(SENTENCES)
+    assert [r["id"] for r in rows] == list(range(len(SENTENCES)))
+    assert [r["label"] for r in rows] == [p.label for p in expected]
+    for row, p in zip(rows, expected):
+        assert row["prob_none"] == pytest.approx(p.probabilities["none"], abs=1e-6)

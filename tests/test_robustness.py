@@ -153,11 +153,19 @@ def test_extract_skips_unreadable_files_and_keeps_every_other_row(trained_tiny: 
     out = tmp_path / "events.jsonl"
     assert extract_main([str(folder), "--checkpoint", str(trained_tiny), "-o", str(out)]) == 1
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [(Path(r["document"]).name, r["sentence_index"]) for r in rows] == [("a.txt", 0), ("a.txt", 1), ("e.txt", 0)]
+    assert [(Path(r["document"]).name, r["sentence_index"], r["error"] is None) for r in rows] == [
+        ("a.txt", 0, True),
+        ("a.txt", 1, True),
+        ("b.txt", None, False),  # each bad file keeps its place as an error row
+        ("c.txt", None, False),
+        ("d.txt", None, False),
+        ("e.txt", 0, True),
+    ]
+    assert rows[2]["error"].startswith("not valid UTF-8 (line 1, byte 3)") and rows[2]["label"] is None
     err = capsys.readouterr().err
-    assert "skipped" in err and "b.txt: not valid UTF-8 (line 1, byte 3)" in err
+    assert "error" in err and "b.txt: not valid UTF-8 (line 1, byte 3)" in err
     assert "c.txt: not valid UTF-8" in err and "d.txt: " in err
-    assert "3 file(s) skipped" in err
+    assert "3 file(s) could not be read" in err
 
 
 def test_stream_events_flushes_inside_a_long_document(clf: EventClassifier, monkeypatch: pytest.MonkeyPatch):

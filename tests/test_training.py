@@ -72,6 +72,7 @@ def test_cli_train_evaluate_predict(tiny_config, tmp_path: Path, capsys: pytest.
         == 0
     )
     assert {p.name for p in (tmp_path / "ev").iterdir()} == {
+        "errors.csv",
         "metrics.json",
         "confusion_matrix.png",
         "reliability.png",
@@ -82,7 +83,7 @@ def test_cli_train_evaluate_predict(tiny_config, tmp_path: Path, capsys: pytest.
     assert predict_main(["--checkpoint", str(out), "--format", "jsonl", "Jets struck.", "Crowds marched."]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["sentence"] for x in lines] == ["Jets struck.", "Crowds marched."]
-    assert all(abs(sum(x["probabilities"].values()) - 1) < 1e-5 for x in lines)
+    assert all(abs(sum(v for k, v in x.items() if k.startswith("prob_")) - 1) < 1e-5 for x in lines)
 
 
 def test_cli_reports_bad_config_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
@@ -282,15 +283,22 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 def test_evaluate_never_writes_into_the_checkpoint_unless_asked(
-    trained_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    trained_tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ):
     other = tmp_path / "dev.jsonl"  # same stem as the checkpoint's own evaluation/dev report
     other.write_text('{"text": "Jets struck.", "label": "airstrike"}\n{"text": "Crowds marched.", "label": "rally"}\n')
     before = _tree(trained_tiny)
+    monkeypatch.chdir(tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert evaluate_main(["--checkpoint", str(trained_tiny), "--data", str(other)]) == 0
-    assert "| airstrike |" in capsys.readouterr().out  # the report is printed ...
+        argv = ["--checkpoint", str(trained_tiny), "--data", str(other), "--bootstrap", "20"]
+        assert evaluate_main(argv) == 0
+        assert "| airstrike |" in capsys.readouterr().out  # the report is printed ...
+        assert evaluate_main(argv) == 0  # ... twice: each run gets its own folder
+        assert evaluate_main([*argv, "--no-save"]) == 0
+    runs = sorted((tmp_path / "runs").iterdir())  # ... and written to a new folder under runs/
+    assert len(runs) == 2 and all(r.name.startswith("evaluate-dev-") for r in runs)
+    assert {p.name for p in runs[0].iterdir()} >= {"metrics.json", "report.md", "errors.csv", "reliability.png"}
     assert _tree(trained_tiny) == before  # ... and nothing in the checkpoint changed (it may be read-only)
 
     a_file = tmp_path / "report.txt"

@@ -72,7 +72,8 @@ def reliability_bins(probs: np.ndarray, gold: Sequence[int], n_bins: int = 15) -
 
 
 def plot_reliability(curves: dict[str, tuple[np.ndarray, Sequence[int]]], path: Path, *, title: str) -> None:
-    """Reliability diagram: accuracy against confidence per bin, one line per ``{name: (probs, gold)}``."""
+    """Reliability diagram: accuracy against confidence per bin, one line per ``{name: (probs, gold)}``; each
+    point is labelled with the number of texts in its bin."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -83,8 +84,12 @@ def plot_reliability(curves: dict[str, tuple[np.ndarray, Sequence[int]]], path: 
     for name, (probs, gold) in curves.items():
         bins = reliability_bins(probs, gold)
         ece = expected_calibration_error(probs, gold)
-        ax.plot([b[0] for b in bins], [b[1] for b in bins], marker="o", label=f"{name} (ECE {ece:.3f})")
-    ax.set_xlabel("confidence (top probability)")
+        (line,) = ax.plot([b[0] for b in bins], [b[1] for b in bins], marker="o", label=f"{name} (ECE {ece:.3f})")
+        for x, y, count in bins:  # a bin of 1-3 texts swings between 0 and 1: say how many it holds
+            ax.annotate(
+                str(count), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7, color=line.get_color()
+            )
+    ax.set_xlabel("confidence (top probability); numbers: texts per bin")
     ax.set_ylabel("accuracy")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)

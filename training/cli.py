@@ -54,43 +54,75 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-_REPORT_FILES = {"metrics.json", "confusion_matrix.png", "reliability.png", "report.md"}
+_REPORT_FILES = {"metrics.json", "confusion_matrix.png", "reliability.png", "report.md", "errors.csv"}
 
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """``cec-evaluate --checkpoint DIR --data FILE [--out DIR]``"""
+    from model.cli import add_common_options, exit_error, load_classifier
+
     parser = argparse.ArgumentParser(prog="cec-evaluate", description="Evaluate a checkpoint on a labelled file.")
-    parser.add_argument("--checkpoint", required=True, help="checkpoint directory")
     parser.add_argument("--data", required=True, help="CSV or JSONL file with text and label columns")
     parser.add_argument(
         "--out",
         default=None,
-        help="write metrics.json, report.md and the plots into this folder (default: print the report, write nothing)",
+        help="folder for metrics.json, report.md, errors.csv and the plots (default: a new folder "
+        "runs/evaluate-<data>-<time>/; never the checkpoint unless you name it)",
     )
+    parser.add_argument("--no-save", action="store_true", help="only print the report, write no files")
+    parser.add_argument(
+        "--bootstrap", type=int, default=1000, metavar="N", help="resamples for the macro-F1 interval (0: none)"
+    )
+    add_common_options(parser, formats=None)
     parser.add_argument("overrides", nargs="*", help="e.g. data.text_column=body inference.batch_size=64")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
+    prog = "cec-evaluate"
+    if args.no_save and args.out:
+        exit_error(prog, "--no-save and --out exclude each other")
 
-    from model.classifier import CheckpointError, EventClassifier
     from model.config import ConfigError
     from training.data import DataError, load_labelled_file
     from training.evaluation import evaluate_classifier, markdown_report
 
+    classifier = load_classifier(prog, args, [o for o in args.overrides if o.startswith("inference.")])
     try:
-        inference = [o for o in args.overrides if o.startswith("inference.")]
-        classifier = EventClassifier.from_pretrained(args.checkpoint, overrides=inference)
         data_config = classifier.config.update([o for o in args.overrides if not o.startswith("inference.")])
         dataset, report = load_labelled_file(args.data, data_config)
-        out = _report_folder(args.out) if args.out else None  # checked before classifying, not after
-    except (CheckpointError, ConfigError, DataError, OSError) as exc:
-        return _fail("cec-evaluate", exc)
-    print(f"[data] {report.summary()}")
+        out = None if args.no_save else _report_folder(args.out or _new_run_folder(args.data))  # before classifying
+    except (ConfigError, DataError, OSError) as exc:
+        return _fail(prog, exc)
+    if not args.quiet:
+        print(f"[data] {report.summary()}")
     gold = [classifier.labels[i] for i in dataset["label"]]
     title = Path(args.data).name
-    result = evaluate_classifier(classifier, dataset["text"], gold, out_dir=out, title=title)
+    result = evaluate_classifier(
+        classifier,
+        dataset["text"],
+        gold,
+        out_dir=out,
+        title=title,
+        progress=False if args.quiet else None,
+        bootstrap=args.bootstrap,
+        errors_file=True,
+        codes=args.codes,
+    )
     print(markdown_report(result, classifier.labels, title=title))
     if out is not None:
-        print(f"written: {out}/ (metrics.json, confusion_matrix.png, reliability.png, report.md)")
+        print(f"written: {out}/ (metrics.json, report.md, errors.csv, confusion_matrix.png, reliability.png)")
     return 0 if result["num_examples"] else 1
+
+
+def _new_run_folder(data: str) -> Path:
+    """``runs/evaluate-<data stem>-<YYYYmmdd-HHMMSS>`` in the working directory, never an existing folder."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"evaluate-{Path(data).stem}-{stamp}"
+    out, n = base, 1
+    while out.exists():
+        n += 1
+        out = base.with_name(f"{base.name}-{n}")
+    return out
 
 
 def _report_folder(path: str) -> Path:

@@ -3,8 +3,9 @@
 >>> result = evaluate_classifier(clf, texts, gold_labels, out_dir="eval/dev")  # doctest: +SKIP
 >>> result["macro_f1"]                                                       # doctest: +SKIP
 
-Writes ``metrics.json`` (accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix), a
-``confusion_matrix.png`` and a short ``report.md``.
+Writes ``metrics.json`` (accuracy, macro-F1 with a bootstrap interval, per-class precision/recall/F1/support,
+confusion matrix), a ``confusion_matrix.png``, a ``reliability.png`` with the number of texts in each bin, a short
+``report.md`` and, if asked, ``errors.csv`` (every misclassified text with its gold label and prediction).
 """
 
 from __future__ import annotations
@@ -20,13 +21,20 @@ import numpy as np
 
 from model.classifier import EventClassifier
 from model.offline import enable_offline_mode
-from training.calibration import expected_calibration_error, plot_reliability
+from training.calibration import expected_calibration_error, plot_reliability, reliability_bins
 
 enable_offline_mode()
 
 import evaluate  # noqa: E402
 
-__all__ = ["METRIC_PATH", "compute_metrics", "evaluate_classifier", "write_report"]
+__all__ = [
+    "METRIC_PATH",
+    "bootstrap_macro_f1",
+    "compute_metrics",
+    "evaluate_classifier",
+    "write_errors",
+    "write_report",
+]
 
 METRIC_PATH = Path(__file__).resolve().parent / "metrics" / "classification"
 SINGLE_LABEL_WARNING = (
@@ -51,6 +59,20 @@ def compute_metrics(
     )
 
 
+def bootstrap_macro_f1(
+    predictions: Sequence[int], references: Sequence[int], label_names: Sequence[str], *, n: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded), by :func:`compute_metrics`."""
+    rng = np.random.default_rng(seed)
+    pred, ref = np.asarray(predictions), np.asarray(references)
+    values = []
+    for _ in range(n):
+        idx = rng.integers(0, len(ref), len(ref))
+        values.append(compute_metrics(pred[idx], ref[idx], label_names)["macro_f1"])
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def evaluate_classifier(
     classifier: EventClassifier,
     texts: Sequence[str],
@@ -60,6 +82,9 @@ def evaluate_classifier(
     out_dir: str | Path | None = None,
     title: str = "evaluation",
     progress: bool | None = None,
+    bootstrap: int = 0,
+    errors_file: bool = False,
+    codes: bool = False,
 ) -> dict[str, Any]:
     """Predict ``texts`` with ``classifier`` and score against ``gold`` label names (the main label of each text).
 
@@ -67,7 +92,10 @@ def evaluate_classifier(
     and after (``ece``) the checkpoint's temperature scaling. With ``gold_sets`` (every label of each text),
     multi-label metrics over label sets are added under ``multi_label``. Abstention (``min_confidence``) is not
     applied: every text is scored on its best label. Gold labels the classifier does not know raise
-    ``ValueError``. With ``out_dir`` the metrics, the plots and a markdown report are written there.
+    ``ValueError``. With ``out_dir`` the metrics, the plots and a markdown report are written there (and, with
+    ``errors_file``, ``errors.csv``: one row per misclassified text, most confident first, with the ACLED/CAMEO/
+    PLOVER columns if ``codes``). ``bootstrap=N`` adds ``macro_f1_ci95``, the 95 % interval over N resamples. With
+    ``inference.min_confidence`` set, ``abstention`` gives the share of texts answered and the accuracy on them.
     """
     labels = classifier.labels
     unknown = sorted(set(gold) - set(labels))
@@ -86,12 +114,27 @@ def evaluate_classifier(
         result["warning"] = SINGLE_LABEL_WARNING.format(labels=result["labels_averaged"])
         warnings.warn(f"{title}: {result['warning']}", stacklevel=2)
     result["mean_confidence"] = float(np.mean([d.score for d in decisions])) if decisions else 0.0
+    if bootstrap and gold_ids:
+        result["macro_f1_ci95"] = bootstrap_macro_f1(predicted, gold_ids, labels, n=bootstrap)
+    threshold = classifier.config.inference.min_confidence
+    if threshold > 0 and decisions:
+        answered = [d.score >= threshold for d in decisions]
+        right = [p == g for p, g in zip(predicted, gold_ids)]
+        n_answered = sum(answered)
+        result["abstention"] = {
+            "min_confidence": threshold,
+            "coverage": n_answered / len(decisions),
+            "accuracy_answered": sum(a and r for a, r in zip(answered, right)) / n_answered if n_answered else None,
+        }
     curves = {}
     if not classifier.multi_label:
         raw = classifier.probabilities_from_logits(logits, temperature=1.0)
         result["ece_raw"] = expected_calibration_error(raw, gold_ids)
         result["ece"] = expected_calibration_error(probs, gold_ids)
         result["temperature"] = classifier.calibration.temperature
+        result["reliability_bins"] = [
+            {"confidence": c, "accuracy": a, "count": n} for c, a, n in reliability_bins(probs, gold_ids)
+        ]
         curves = {
             "raw (T=1)": (raw, gold_ids),
             f"temperature-scaled (T={classifier.calibration.temperature:.2f})": (probs, gold_ids),
@@ -101,10 +144,41 @@ def evaluate_classifier(
             [d.labels for d in decisions], gold_sets, labels, classifier.config.model.none_label
         )
     if out_dir is not None:
+        if errors_file:
+            result["num_errors"] = write_errors(
+                Path(out_dir) / "errors.csv", classifier, texts, gold, probs, codes=codes
+            )
         write_report(result, labels, out_dir, title=title)
         if curves:
             plot_reliability(curves, Path(out_dir) / "reliability.png", title=f"{title}: reliability")
     return result
+
+
+def write_errors(
+    path: str | Path,
+    classifier: EventClassifier,
+    texts: Sequence[str],
+    gold: Sequence[str],
+    probs: np.ndarray,
+    *,
+    codes: bool = False,
+) -> int:
+    """Write every text whose best label is not its gold label to a CSV file, most confident mistake first:
+    ``row`` (0-based index in the data), ``text``, ``gold``, then the prediction columns of
+    :func:`model.output.prediction_schema`. Returns the number of rows written (the header is always written)."""
+    from model.output import open_writer, prediction_row, prediction_schema
+
+    decisions = [classifier.decide(row, abstain=False, with_codes=codes) for row in probs]
+    wrong = [i for i, (d, g) in enumerate(zip(decisions, gold)) if d.label != g]
+    wrong.sort(key=lambda i: -decisions[i].score)
+    columns = {"row": "int", "text": "string", "gold": "string", **prediction_schema(classifier.labels, codes=codes)}
+    writer = open_writer(columns, "csv", str(path))
+    try:
+        for i in wrong:
+            writer.write({"row": i, "text": texts[i], "gold": gold[i], **prediction_row(decisions[i], codes=codes)})
+    finally:
+        writer.close()
+    return len(wrong)
 
 
 def set_metrics(
@@ -143,7 +217,12 @@ def markdown_report(result: dict[str, Any], labels: Sequence[str], *, title: str
         f"# {title}",
         "",
         f"{result['num_examples']} examples. Accuracy **{result['accuracy']:.3f}**, macro-F1 **{result['macro_f1']:.3f}** "
-        f"(averaged over {', '.join(result['labels_averaged'])}).",
+        f"(averaged over {', '.join(result['labels_averaged'])})"
+        + (
+            f"; 95 % bootstrap interval of macro-F1 [{result['macro_f1_ci95'][0]:.3f}, {result['macro_f1_ci95'][1]:.3f}]."
+            if result.get("macro_f1_ci95")
+            else "."
+        ),
         "",
         "| label | precision | recall | F1 | support |",
         "|---|---:|---:|---:|---:|",
@@ -160,6 +239,16 @@ def markdown_report(result: dict[str, Any], labels: Sequence[str], *, title: str
             f"**{result['ece']:.3f}** after temperature scaling (T = {result['temperature']:.2f}, fitted on dev); "
             "reliability diagram: `reliability.png`.",
         ]
+    if "abstention" in result:
+        ab = result["abstention"]
+        answered = "n/a" if ab["accuracy_answered"] is None else f"{ab['accuracy_answered']:.3f}"
+        lines += [
+            "",
+            f"Abstention at min_confidence {ab['min_confidence']:.2f}: {ab['coverage']:.1%} of texts answered, "
+            f"accuracy on them {answered} (the metrics above score every text on its best label).",
+        ]
+    if "num_errors" in result:
+        lines += ["", f"{result['num_errors']} misclassified texts, most confident first: `errors.csv`."]
     if "multi_label" in result:
         ml = result["multi_label"]
         lines += [

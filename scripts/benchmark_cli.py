@@ -1,0 +1,121 @@
+"""`cec-predict --input` on a large CSV: rows/s and peak resident memory, PyTorch and ONNX Runtime, on this machine.
+
+    python scripts/benchmark_cli.py [--checkpoint checkpoints/default] [--rows 100000] [--out benchmarks/cli.md]
+
+Writes --rows sentences (the seed test and dev splits, repeated) as one CSV file, then runs the command line
+as a user would, once per backend, in a fresh process each: ``cec-predict --input FILE --text-column text
+--id-column id -o OUT.csv --quiet`` with ``inference.backend=torch`` and ``inference.backend=onnx`` (needs
+``cec-export-onnx`` first; skipped otherwise). Reports wall time, rows/s, the peak resident memory of the
+command (``ru_maxrss``) and, as the memory check, the same figure for a file a tenth the size: streaming keeps
+the peak flat, so the two should be close. Also checks that every input row is in the output, with its line.
+Writes a markdown table to --out (default: print only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)
+
+BACKENDS = {"torch fp32": ["inference.backend=torch"], "onnxruntime int8": ["inference.backend=onnx"]}
+
+_CHILD = """
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+rc = subprocess.run(sys.argv[1:]).returncode
+seconds = time.perf_counter() - t0
+print(rc, seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _write_csv(path: Path, n: int) -> None:
+    from training.corpus import read_jsonl
+
+    pool = [r["text"] for split in ("test", "dev") for r in read_jsonl(ROOT / "seeds" / f"{split}.jsonl")]
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "text"])
+        for i in range(n):
+            writer.writerow([f"row-{i}", pool[i % len(pool)]])
+
+
+def _run(checkpoint: str, source: Path, out: Path, overrides: list[str]) -> dict[str, float]:
+    """Run cec-predict in a fresh process; return seconds and peak RSS (MB) of that process."""
+    cmd = [sys.executable, str(ROOT / "scripts" / "predict.py"), "--checkpoint", checkpoint, "--input", str(source)]
+    cmd += ["--text-column", "text", "--id-column", "id", "-o", str(out), "--quiet", *overrides]
+    proc = subprocess.run([sys.executable, "-c", _CHILD, *cmd], capture_output=True, text=True)
+    rc, seconds, maxrss = proc.stdout.split()
+    if int(rc) != 0:
+        raise RuntimeError(f"cec-predict failed ({rc}): {proc.stderr[-2000:]}")
+    return {"seconds": float(seconds), "peak_rss_mb": int(maxrss) / 1024}
+
+
+def _check_rows(out: Path, n: int) -> None:
+    with open(out, encoding="utf-8", newline="") as fh:
+        lines = [int(row["line"]) for row in csv.DictReader(fh)]
+    if lines != list(range(2, n + 2)):
+        raise RuntimeError(f"{out}: expected {n} rows with lines 2..{n + 1}, got {len(lines)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", default="checkpoints/default")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--out", help="write the markdown table here (e.g. benchmarks/cli.md)")
+    args = parser.parse_args()
+
+    has_onnx = (Path(args.checkpoint) / "onnx" / "model.int8.onnx").is_file()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        big, small = Path(tmp) / "big.csv", Path(tmp) / "small.csv"
+        _write_csv(big, args.rows)
+        _write_csv(small, max(1, args.rows // 10))
+        for name, overrides in BACKENDS.items():
+            if "onnx" in name and not has_onnx:
+                print(f"{name}: skipped (no ONNX export; run cec-export-onnx --checkpoint {args.checkpoint})")
+                continue
+            full = _run(args.checkpoint, big, Path(tmp) / "out.csv", overrides)
+            _check_rows(Path(tmp) / "out.csv", args.rows)
+            tenth = _run(args.checkpoint, small, Path(tmp) / "out-small.csv", overrides)
+            row = {
+                "backend": name,
+                "rows": args.rows,
+                "seconds": round(full["seconds"], 1),
+                "rows_per_second": round(args.rows / full["seconds"], 1),
+                "peak_rss_mb": round(full["peak_rss_mb"]),
+                "peak_rss_mb_tenth": round(tenth["peak_rss_mb"]),
+            }
+            print(json.dumps(row))
+            results.append(row)
+    lines = [
+        f"# `cec-predict --input` on {args.rows:,} CSV rows",
+        "",
+        f"`python scripts/benchmark_cli.py --rows {args.rows}` on {platform.processor() or platform.machine()}, "
+        f"{resource.getpagesize()} B pages, Python {platform.python_version()}; checkpoint `{args.checkpoint}`. "
+        "Wall time includes loading the model; peak RSS is the whole command's.",
+        "",
+        "| backend | rows/s | seconds | peak RSS (MB) | peak RSS at a tenth of the rows (MB) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['backend']} | {r['rows_per_second']} | {r['seconds']} | {r['peak_rss_mb']} | {r['peak_rss_mb_tenth']} |"
+        for r in results
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
