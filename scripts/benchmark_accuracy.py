@@ -197,9 +197,13 @@ def main() -> int:
     lines = [
         "# Accuracy",
         "",
-        "Produced by `python scripts/benchmark_accuracy.py` (numbers below are from its last run).",
-        f"Training data for every trained baseline: the seed `train` split ({len(tx)} rows); model/C selection on "
-        f"`dev` ({len(dx)} rows). Real-news sets are evaluation only: nothing is trained, tuned or calibrated on "
+        "Produced by `python scripts/benchmark_accuracy.py"
+        + (" --real-only --model NAME=DIR …`: the checkpoints named and the shared cue-word lexicon, no trained "
+           "baselines; each row's recipe gives the training file and row count it was trained on (earlier rows "
+           "used earlier corpus versions)." if args.real_only else
+           f"` (numbers below are from its last run). Training data for every trained baseline: the seed `train` "
+           f"split ({len(tx)} rows); model/C selection on `dev` ({len(dx)} rows).")
+        + " Real-news sets are evaluation only: nothing is trained, tuned or calibrated on "
         "them. Macro-F1 averages the labels present in each set; the interval is the 95 % bootstrap percentile "
         f"interval over {args.bootstrap} resamples of the rows (small classes make macro-F1 on a few hundred real "
         "snippets move by several points). ECE is the expected calibration error (15 bins) of the probability "
