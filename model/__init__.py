@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from model._lazy import lazy_exports
 
 # Names are imported on first use, so ``import model.labels`` (or the corpus tools) does not load PyTorch.
 _EXPORTS = {
@@ -40,12 +41,7 @@ if TYPE_CHECKING:
     from model.offline import ModelNotFoundError, resolve_model_path
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'model' has no attribute {name!r}")
+__getattr__ = lazy_exports("model", _EXPORTS, globals())
 
 
 __all__ = [

@@ -23,7 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from model.output import FORMATS
+from model.output import ARTICLE_COLUMNS, FORMATS, format_table
 
 __all__ = [
     "add_common_options",
@@ -38,20 +38,6 @@ __all__ = [
 _OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
 _CHECKPOINT_HELP = "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
 _TEXT_CONTEXT = {"line": "int", "sentence": "string"}
-_ARTICLE_CONTEXT = {"document": "string", "sentence_index": "int", "start": "int", "end": "int", "sentence": "string"}
-
-
-def format_table(rows: Sequence[dict[str, Any]], *, width: int = 88) -> str:
-    """A plain-text table: sentence (wrapped), label, confidence."""
-    import textwrap
-
-    header = f"{'#':>3}  {'sentence':<{width}}  {'label':<16}  {'conf':>5}"
-    lines = [header, "-" * len(header)]
-    for i, row in enumerate(rows, 1):
-        wrapped = textwrap.wrap(row["sentence"], width) or [""]
-        lines.append(f"{i:>3}  {wrapped[0]:<{width}}  {row['label']:<16}  {row['score']:>5.2f}")
-        lines += [f"{'':>3}  {part}" for part in wrapped[1:]]
-    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ shared by every prediction command
@@ -89,7 +75,9 @@ def _overrides(args: argparse.Namespace, overrides: Sequence[str]) -> list[str]:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    from model.documents import normalize_text
+
+    return normalize_text(str(exc))
 
 
 def load_classifier(prog: str, args: argparse.Namespace, overrides: Sequence[str]) -> Any:
@@ -334,7 +322,7 @@ def _predict_articles(prog: str, args: argparse.Namespace, classifier: Any) -> i
                 report(path, "no such file")
                 yield path, DocumentError(f"cannot be read: {exc}")
 
-    writer = _open_writer(prog, args, _columns(_ARTICLE_CONTEXT, classifier, args.codes), "table", "sentence")
+    writer = _open_writer(prog, args, _columns(ARTICLE_COLUMNS, classifier, args.codes), "table", "sentence")
     rows = stream_events(
         documents(), classifier, keep_none=not args.drop_none, with_codes=args.codes, progress=not args.quiet
     )
@@ -460,30 +448,20 @@ def _read_jsonl(
 ) -> Iterator[tuple[dict[str, Any], Any, str | None]]:
     """``(context, text, error)`` per non-blank JSONL line; a line that is not UTF-8, not JSON or not an object
     gives an error row with its line number, and reading goes on."""
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if number == 1:
-                raw = raw.removeprefix(b"\xef\xbb\xbf")
-            if not raw.strip():
-                continue
-            context: dict[str, Any] = {"line": number}
-            try:
-                value = json.loads(raw.decode("utf-8"))
-            except UnicodeDecodeError as exc:
-                yield context, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
-                continue
-            except json.JSONDecodeError as exc:
-                yield context, None, f"not valid JSON ({exc.msg}, column {exc.colno})"
-                continue
-            if not isinstance(value, dict):
-                yield context, None, f"a JSON {type(value).__name__}, not an object"
-                continue
-            if id_column:
-                context[id_column] = value.get(id_column)
-            text = value.get(text_column)
-            context[text_column] = text if isinstance(text, str) else None
-            error = None if text_column in value else f"no {text_column!r} field"
-            yield context, text, error
+    from model.jsonl import iter_jsonl
+
+    for line in iter_jsonl(path):
+        context: dict[str, Any] = {"line": line.number}
+        if line.problem is not None:
+            yield context, None, line.problem.short()
+            continue
+        value = line.value
+        if id_column:
+            context[id_column] = value.get(id_column)
+        text = value.get(text_column)
+        context[text_column] = text if isinstance(text, str) else None
+        error = None if text_column in value else f"no {text_column!r} field"
+        yield context, text, error
 
 
 def export_main(argv: Sequence[str] | None = None) -> int:
@@ -555,7 +533,7 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: error: {path}: {reason}; written as an error row, the run goes on", file=sys.stderr)
 
     documents = iter_documents(args.source, pattern=args.pattern, on_skip=report, errors="row")
-    writer = _open_writer(prog, args, _columns(_ARTICLE_CONTEXT, classifier, args.codes), "jsonl", "sentence")
+    writer = _open_writer(prog, args, _columns(ARTICLE_COLUMNS, classifier, args.codes), "jsonl", "sentence")
     rows = stream_events(
         documents,
         classifier,

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Sentence", "iter_sentences", "split_sentences"]
+__all__ = ["Sentence", "iter_sentences", "normalize_text", "split_sentences"]
 
 # Words that end with a period without ending a sentence (compared case-insensitively, without the period).
 _ABBREVIATIONS = frozenset(
@@ -43,6 +43,18 @@ class Sentence:
     text: str
     start: int
     end: int
+
+
+def normalize_text(text: str, *, lowercase: bool = False) -> str:
+    """``text`` with each run of whitespace as one space and none at either end; with ``lowercase`` also
+    lower-cased. The one normalisation behind stored corpus rows (as written), duplicate and overlap checks of
+    training data (``lowercase=True``) and one-line error messages.
+
+    >>> normalize_text("  Jets   struck the town. "), normalize_text("Jets  STRUCK", lowercase=True)
+    ('Jets struck the town.', 'jets struck')
+    """
+    collapsed = " ".join(text.split())
+    return collapsed.lower() if lowercase else collapsed
 
 
 def split_sentences(text: str) -> list[Sentence]:

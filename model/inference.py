@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from model.classifier import CheckpointError, EventClassifier, Prediction
 from model.documents import Sentence, iter_sentences, split_sentences
+from model.output import article_row, sentence_row
 
 __all__ = [
     "DEFAULT_CHECKPOINT_ENV",
@@ -71,13 +72,15 @@ def predict(
     *,
     batch_size: int | None = None,
     progress: bool | None = None,
+    with_codes: bool = False,
 ) -> Prediction | list[Prediction]:
-    """Classify sentences with the default (or given) model; one :class:`Prediction` per input, in order.
+    """Classify sentences with the default (or given) model; one :class:`Prediction` per input, in order
+    (``with_codes``: with the ACLED/CAMEO/PLOVER codes of the predicted labels in ``Prediction.codes``).
 
     >>> predict(["Jets struck the town on Sunday."])[0].label  # doctest: +SKIP
     'airstrike'
     """
-    return load(model).predict(texts, batch_size=batch_size, progress=progress)
+    return load(model).predict(texts, batch_size=batch_size, progress=progress, with_codes=with_codes)
 
 
 def extract_events(
@@ -101,7 +104,7 @@ def extract_events(
     for sentence, prediction in zip(sentences, predictions):
         if not keep_none and prediction.label == classifier.config.model.none_label:
             continue
-        rows.append({"sentence": sentence.text, "start": sentence.start, "end": sentence.end, **prediction.to_dict()})
+        rows.append(sentence_row(sentence, **prediction.to_dict()))
     return rows
 
 
@@ -215,29 +218,13 @@ def stream_events(
         predictions = iter(classifier.predict(texts, progress=False, with_codes=with_codes) if texts else [])
         for doc, index, sentence in pending:
             if isinstance(sentence, DocumentError):
-                yield {
-                    "document": doc,
-                    "sentence_index": None,
-                    "sentence": None,
-                    "start": None,
-                    "end": None,
-                    "label": None,
-                    "score": None,
-                    "labels": [],
-                    "probabilities": {},
-                    "error": str(sentence),
-                }
+                yield article_row(
+                    doc, None, None, label=None, score=None, labels=[], probabilities={}, error=str(sentence)
+                )
                 continue
             prediction = next(predictions)
             if keep_none or prediction.label != none:
-                yield {
-                    "document": doc,
-                    "sentence_index": index,
-                    "sentence": sentence.text,
-                    "start": sentence.start,
-                    "end": sentence.end,
-                    **prediction.to_dict(),
-                }
+                yield article_row(doc, index, sentence, **prediction.to_dict())
         bar.update(len(pending))
         pending.clear()
 

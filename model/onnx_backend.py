@@ -192,8 +192,6 @@ def export_static_int8(
 def calibration_texts(checkpoint: str | os.PathLike[str], limit: int = CALIBRATION_SENTENCES) -> list[str]:
     """Up to ``limit`` sentences for static calibration: the checkpoint's training file (from its
     ``training_config.yaml``), evenly spread over it; ``[]`` when that file is not available."""
-    import json
-
     import yaml
 
     try:
@@ -212,8 +210,9 @@ def calibration_texts(checkpoint: str | os.PathLike[str], limit: int = CALIBRATI
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 texts = [row.get(column) or "" for row in csv.DictReader(fh)]
         else:
-            with open(path, encoding="utf-8-sig") as fh:
-                texts = [json.loads(line).get(column) or "" for line in fh if line.strip()]
+            from model.jsonl import read_jsonl
+
+            texts = [row.get(column) or "" for row in read_jsonl(path)]
     except (OSError, ValueError, AttributeError):
         return []
     texts = [t for t in texts if isinstance(t, str) and t.strip()]

@@ -15,31 +15,42 @@ schema) even when no row is written.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from model.documents import Sentence
 
 __all__ = [
+    "ARTICLE_COLUMNS",
     "CODE_COLUMNS",
     "ERROR_COLUMN",
     "FORMATS",
     "RowWriter",
+    "arrow_types",
+    "article_row",
     "error_row",
     "flat_codes",
+    "format_table",
     "open_writer",
     "output_format",
     "prediction_columns",
     "prediction_row",
     "prediction_schema",
+    "sentence_row",
     "text_error",
 ]
 
 ERROR_COLUMN = "error"
 CODE_COLUMNS = ("acled", "cameo", "plover")
+# The columns that place a sentence in its article, in output order (before the prediction columns).
+ARTICLE_COLUMNS = {"document": "string", "sentence_index": "int", "start": "int", "end": "int", "sentence": "string"}
 FORMATS = ("table", "jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -54,6 +65,20 @@ def prediction_schema(labels: Sequence[str], prefix: str = "", *, codes: bool = 
     if codes:
         kinds |= {name: "strings" for name in CODE_COLUMNS}
     return {prefix + name: kind for name, kind in kinds.items()}
+
+
+def sentence_row(sentence: Sentence | None, **fields: Any) -> dict[str, Any]:
+    """The row of one sentence of an article: ``sentence``, ``start`` and ``end`` (offsets into the article, from
+    a :class:`~model.documents.Sentence`; all ``None`` for ``None``), then ``fields`` (prediction or error)."""
+    if sentence is None:
+        return {"sentence": None, "start": None, "end": None, **fields}
+    return {"sentence": sentence.text, "start": sentence.start, "end": sentence.end, **fields}
+
+
+def article_row(document: str, index: int | None, sentence: Sentence | None, **fields: Any) -> dict[str, Any]:
+    """:func:`sentence_row` with the ``document`` and ``sentence_index`` in front: the one builder of the
+    per-sentence rows of articles (``extract_events``, ``stream_events``, ``cec-extract``, the Ray path)."""
+    return {"document": document, "sentence_index": index, **sentence_row(sentence, **fields)}
 
 
 def text_error(text: Any) -> str | None:
@@ -115,19 +140,20 @@ def prediction_columns(
     if good:
         predictions = classifier.predict([texts[i] for i in good], progress=False, with_codes=codes)
         for i, prediction in zip(good, predictions):
-            cols[f"{prefix}label"][i] = prediction.label
-            cols[f"{prefix}score"][i] = prediction.score
-            cols[f"{prefix}labels"][i] = list(prediction.labels)
-            for name, p in prediction.probabilities.items():
-                cols[f"{prefix}prob_{name}"][i] = p
-            if codes:
-                for name, values in flat_codes(prediction.codes).items():
-                    cols[prefix + name][i] = values
+            for name, value in prediction_row(prediction, codes=codes, prefix=prefix).items():
+                cols[name][i] = value
     cols[f"{prefix}{ERROR_COLUMN}"] = errors
     return cols
 
 
 # ------------------------------------------------------------------ writers
+def arrow_types() -> dict[str, Any]:
+    """The Arrow type of each column kind of :func:`prediction_schema` (needs ``pyarrow``: the ``ray`` extra)."""
+    import pyarrow as pa
+
+    return {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "strings": pa.list_(pa.string())}
+
+
 class RowWriter:
     """Writes rows of a fixed set of columns; :meth:`close` completes the file (header even with no rows)."""
 
@@ -179,6 +205,15 @@ def _csv_value(value: Any, kind: str) -> Any:
     return value
 
 
+def format_table(rows: Sequence[dict[str, Any]], *, width: int = 88) -> str:
+    """The rows (with ``sentence``, ``label`` and ``score``) as the plain-text table of ``--format table``."""
+    buffer = io.StringIO()
+    writer = _TableWriter({}, buffer, "sentence", width)
+    for row in rows:
+        writer.write(row)
+    return buffer.getvalue().removesuffix("\n")
+
+
 class _TableWriter(RowWriter):
     """A plain-text table for the terminal: number, text (wrapped), label, confidence."""
 
@@ -211,7 +246,7 @@ class _ParquetWriter(RowWriter):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        types = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "strings": pa.list_(pa.string())}
+        types = arrow_types()
         self._pa = pa
         self._schema = pa.schema([(name, types[kind]) for name, kind in columns.items()])
         self._writer = pq.ParquetWriter(path, self._schema)

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from model.output import ERROR_COLUMN, prediction_columns, prediction_schema
+from model.output import ARTICLE_COLUMNS, ERROR_COLUMN, arrow_types, article_row, prediction_columns, prediction_schema
 
 __all__ = [
     "BatchPredictor",
@@ -121,22 +121,13 @@ class BatchPredictor:
             cols[error] = [old if isinstance(old, str) else new for old, new in zip(batch[ERROR_COLUMN], cols[error])]
         table = pa.Table.from_pandas(batch.drop(columns=[c for c in cols if c in batch]), preserve_index=False)
         # Explicit types: a batch whose values are all missing must still write the same Parquet schema.
+        types = arrow_types()
         for name, kind in prediction_schema(self.classifier.labels, self.prefix, codes=self.codes).items():
-            table = table.append_column(name, pa.array(cols[name], type=_ARROW_TYPES[kind]))
-        for name, kind in _ARTICLE_TYPES.items():
+            table = table.append_column(name, pa.array(cols[name], type=types[kind]))
+        for name, kind in ARTICLE_COLUMNS.items():
             if name in table.column_names:
-                table = table.set_column(table.column_names.index(name), name, table[name].cast(kind))
+                table = table.set_column(table.column_names.index(name), name, table[name].cast(types[kind]))
         return table
-
-
-_ARROW_TYPES = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "strings": pa.list_(pa.string())}
-_ARTICLE_TYPES = {
-    "document": pa.string(),
-    "sentence_index": pa.int64(),
-    "start": pa.int64(),
-    "end": pa.int64(),
-    "sentence": pa.string(),
-}
 
 
 # ------------------------------------------------------------------ inputs
@@ -170,27 +161,12 @@ def check_input_files(kind: str, paths: Sequence[str]) -> None:
     """Check tabular input before Ray reads it, so a broken file is reported by name and line (Ray's own error is
     a long trace without either): every JSONL line must be a JSON object in UTF-8; every Parquet file must have a
     readable footer. CSV files are left to the reader. Raises ``ValueError``."""
-    import json
-
     if kind == "json":
+        from model.jsonl import iter_objects
+
         for path in paths:
-            with open(path, "rb") as fh:
-                for number, raw in enumerate(fh, 1):
-                    if number == 1:
-                        raw = raw.removeprefix(b"\xef\xbb\xbf")
-                    if not raw.strip():
-                        continue
-                    try:
-                        value = json.loads(raw.decode("utf-8"))
-                    except UnicodeDecodeError as exc:
-                        raise ValueError(f"{path}: line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
-                    except json.JSONDecodeError as exc:
-                        raise ValueError(
-                            f"{path}: line {number}, column {exc.colno}: not valid JSON ({exc.msg}); each line must "
-                            "be one JSON object"
-                        ) from None
-                    if not isinstance(value, dict):
-                        raise ValueError(f"{path}: line {number}: a JSON {type(value).__name__}, not an object")
+            for _ in iter_objects(path):  # raises at the first line that is not a JSON object
+                pass
     elif kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -208,25 +184,14 @@ def article_sentences(row: dict[str, Any]) -> list[dict[str, Any]]:
     from model.documents import split_sentences
 
     document = str(row["path"])
-    empty = {"document": document, "sentence_index": -1, "start": None, "end": None, "sentence": None}
     try:
         text = bytes(row["bytes"]).decode("utf-8")
     except UnicodeDecodeError as exc:
-        return [{**empty, ERROR_COLUMN: f"not valid UTF-8 ({exc.reason} at byte {exc.start})"}]
+        return [article_row(document, -1, None, error=f"not valid UTF-8 ({exc.reason} at byte {exc.start})")]
     sentences = split_sentences(text)
     if not sentences:
-        return [{**empty, ERROR_COLUMN: "empty document"}]
-    return [
-        {
-            "document": document,
-            "sentence_index": i,
-            "start": s.start,
-            "end": s.end,
-            "sentence": s.text,
-            ERROR_COLUMN: None,
-        }
-        for i, s in enumerate(sentences)
-    ]
+        return [article_row(document, -1, None, error="empty document")]
+    return [article_row(document, i, s, error=None) for i, s in enumerate(sentences)]
 
 
 # ------------------------------------------------------------------ the job

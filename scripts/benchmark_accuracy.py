@@ -23,11 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
 from model import EventClassifier, load_config, split_sentences  # noqa: E402
+from model.provenance import run_stamp, stamp_markdown  # noqa: E402
 from training.baselines import EmbeddingBaseline, KeywordBaseline, MajorityBaseline, TfidfBaseline  # noqa: E402
 from training.calibration import confidence_ece  # noqa: E402
 from training.corpus import read_jsonl  # noqa: E402
-from training.evaluation import bootstrap_macro_f1 as _bootstrap  # noqa: E402
-from training.evaluation import compute_metrics, evaluate_classifier  # noqa: E402
+from training.evaluation import bootstrap_macro_f1, compute_metrics, evaluate_classifier  # noqa: E402
 
 EVENTS = ["territorial_gain", "airstrike", "rally", "diplomatic_visit"]
 
@@ -106,18 +106,6 @@ def recipe(path: Path) -> str:
     return ", ".join(parts)
 
 
-def score(pred: list[str], gold: list[str], labels: list[str]) -> dict:
-    ids = {name: i for i, name in enumerate(labels)}
-    return compute_metrics([ids[p] for p in pred], [ids[g] for g in gold], labels)
-
-
-def bootstrap_macro_f1(pred: list[str], gold: list[str], labels: list[str], *, n: int = 1000) -> tuple[float, float]:
-    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded): the one implementation in
-    :func:`training.evaluation.bootstrap_macro_f1`, on label names."""
-    ids = {name: i for i, name in enumerate(labels)}
-    return _bootstrap([ids[p] for p in pred], [ids[g] for g in gold], labels, n=n)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -146,9 +134,11 @@ def main() -> int:
 
     systems: dict[str, object] = {}
     recipes: dict[str, str] = {}
+    checkpoints: dict[str, Path] = {}
     for spec in args.model or ["default=checkpoints/default"]:
         name, _, path = spec.partition("=")
         path = ROOT / path if not Path(path).is_absolute() else Path(path)
+        checkpoints[name] = path
         systems[f"fine-tuned MiniLM ({name})"] = EventClassifier.from_pretrained(path)
         recipes[f"fine-tuned MiniLM ({name})"] = recipe(path)
     tools = Path(args.shared).parent / "tools"
@@ -174,7 +164,7 @@ def main() -> int:
                 result["errors_at_0.9"] = sum(p.score >= 0.9 and p.label != g for p, g in zip(preds, gold))
             else:
                 pred = list(system.predict(texts))
-                result = score(pred, gold, labels)
+                result = compute_metrics(pred, gold, labels)
             result["seconds"] = round(time.perf_counter() - start, 2)
             result["macro_f1_ci95"] = bootstrap_macro_f1(pred, gold, labels, n=args.bootstrap)
             results[sys_name][set_name] = result
@@ -193,9 +183,13 @@ def main() -> int:
         "dev_rows": len(dx),
         "sets": {k: len(v[0]) for k, v in sets.items()},
     }
-    (out / "accuracy.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")
+    stamp = run_stamp(checkpoints, where=ROOT)
+    report = {"stamp": stamp, "meta": meta, "results": results}
+    (out / "accuracy.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     lines = [
         "# Accuracy",
+        "",
+        *stamp_markdown(stamp),
         "",
         "Produced by `python scripts/benchmark_accuracy.py"
         + (" --real-only --model NAME=DIR …`: the checkpoints named and the shared cue-word lexicon, no trained "

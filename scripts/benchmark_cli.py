@@ -73,6 +73,9 @@ def main() -> int:
     parser.add_argument("--out", help="write the markdown table here (e.g. benchmarks/cli.md)")
     args = parser.parse_args()
 
+    from model.provenance import run_stamp, stamp_markdown
+
+    stamp = run_stamp({Path(args.checkpoint).name: args.checkpoint}, where=ROOT)
     has_onnx = (Path(args.checkpoint) / "onnx" / "model.int8.onnx").is_file()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -98,6 +101,8 @@ def main() -> int:
             results.append(row)
     lines = [
         f"# `cec-predict --input` on {args.rows:,} CSV rows",
+        "",
+        *stamp_markdown(stamp),
         "",
         f"`python scripts/benchmark_cli.py --rows {args.rows}` on {platform.processor() or platform.machine()}, "
         f"{resource.getpagesize()} B pages, Python {platform.python_version()}; checkpoint `{args.checkpoint}`. "

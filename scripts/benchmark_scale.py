@@ -96,9 +96,11 @@ def main() -> int:
     import ray
 
     from model.onnx_backend import export_onnx
+    from model.provenance import run_stamp, stamp_markdown
     from model.scale import init_ray, predict_many
 
     checkpoint = str(Path(args.checkpoint).resolve())
+    stamp = run_stamp({Path(args.checkpoint).name: args.checkpoint}, where=ROOT)
     if not (Path(checkpoint) / "onnx" / "model.int8.onnx").is_file():
         export_onnx(checkpoint)
     cores = os.cpu_count() or 1
@@ -139,6 +141,8 @@ def main() -> int:
     rate = results[fastest]["rows_per_second"]
     lines = [
         "# Batch inference at scale",
+        "",
+        *stamp_markdown(stamp),
         "",
         f"`python scripts/benchmark_scale.py --rows {args.rows}` on {platform.machine()}, {cores} CPU cores, "
         f"Python {platform.python_version()}; checkpoint `{Path(args.checkpoint)}`; {args.rows:,} news sentences "
@@ -183,7 +187,8 @@ def main() -> int:
     out.mkdir(exist_ok=True)
     (out / "scale.md").write_text(text, encoding="utf-8")
     (out / "scale.json").write_text(
-        json.dumps({"cores": cores, "rows": args.rows, "results": results}, indent=2), encoding="utf-8"
+        json.dumps({"stamp": stamp, "cores": cores, "rows": args.rows, "results": results}, indent=2),
+        encoding="utf-8",
     )
     print(text)
     return 0

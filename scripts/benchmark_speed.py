@@ -154,24 +154,10 @@ def ensure_exports(ckpt: Path) -> None:
         export_static_int8(ckpt, texts)
 
 
-def cpu_description() -> str:
-    """CPU model and the vector extensions that decide int8 speed (AVX-512 VNNI makes int8 matmuls much faster)."""
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("", platform.machine()):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:
-        pass
-    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8") if f in flags]
-    return f"{model}; {', '.join(wanted) or 'no AVX2/AVX-512 flags found'}"
-
-
-def render_markdown(results: dict, *, cores: int | None, repeats: int, ckpt_name: str, train: dict) -> list[str]:
+def render_markdown(results: dict, *, stamp: dict, repeats: int, ckpt_name: str, train: dict) -> list[str]:
     """The lines of speed.md from the workers' results (as read back from JSON: batch sizes are strings)."""
+    from model.provenance import stamp_markdown
+
     per_epoch = train["runtime_seconds"] / train["epochs"] if train.get("epochs") else None
     base = results[next(iter(BACKENDS))]
     fp32 = results["torch fp32, length-sorted"]
@@ -179,7 +165,9 @@ def render_markdown(results: dict, *, cores: int | None, repeats: int, ckpt_name
     lines = [
         "# Speed and memory",
         "",
-        f"Produced by `python scripts/benchmark_speed.py` on {cores} CPU cores ({cpu_description()}); "
+        *stamp_markdown(stamp),
+        "",
+        "Produced by `python scripts/benchmark_speed.py` (CPU above); "
         f"{base['sentences']} seed-corpus sentences (test split first, then dev), throughput is the median of {repeats} runs; "
         "latency is one sentence per call over 300 calls; peak memory is the peak resident set of a fresh process that "
         "loaded the model and ran the speed measurements (before the accuracy check). Ratios are against the eager "
@@ -251,7 +239,10 @@ def main() -> int:
         print(json.dumps(worker(args.checkpoint, BACKENDS[args.worker], args.repeats, Path(args.shared), texts=texts)))
         return 0
 
+    from model.provenance import run_stamp
+
     ckpt = Path(args.checkpoint)
+    stamp = run_stamp({ckpt.name: ckpt}, where=ROOT)
     ensure_exports(ckpt)
     cores = os.cpu_count()
     print(f"[machine] {platform.processor() or platform.machine()}, {cores} cores, Python {platform.python_version()}")
@@ -296,16 +287,15 @@ def main() -> int:
     meta = {
         "cores": cores,
         "machine": platform.machine(),
-        "processor": platform.processor(),
-        "cpu": cpu_description(),
         "repeats": args.repeats,
         "sentences": base["sentences"],
         "training_seconds_per_epoch": per_epoch,
         "training": train,
     }
-    (out / "speed.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2), encoding="utf-8")
+    report = {"stamp": stamp, "meta": meta, "results": results}
+    (out / "speed.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
 
-    lines = render_markdown(results, cores=cores, repeats=args.repeats, ckpt_name=ckpt.name, train=train)
+    lines = render_markdown(results, stamp=stamp, repeats=args.repeats, ckpt_name=ckpt.name, train=train)
     (out / "speed.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     return 0

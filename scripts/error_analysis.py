@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[0] = str(ROOT)
 
 from model import EventClassifier  # noqa: E402
+from model.provenance import run_stamp, stamp_markdown  # noqa: E402
 from training.calibration import confidence_ece  # noqa: E402
 from training.corpus import read_jsonl  # noqa: E402
 from training.evaluation import compute_metrics  # noqa: E402
@@ -96,8 +97,7 @@ def evaluate_sets(clf: EventClassifier, sets: dict[str, tuple[list[str], list[st
         preds = clf.predict(texts, progress=False)
         labels = [p.label for p in preds]
         scores = np.array([p.score for p in preds])
-        ids = {x: i for i, x in enumerate(clf.labels)}
-        metrics = compute_metrics([ids.get(p, -1) for p in labels], [ids[g] for g in gold], clf.labels)
+        metrics = compute_metrics(labels, gold, clf.labels)
         wrong = [i for i in range(len(gold)) if labels[i] != gold[i]]
         out[name] = {
             "macro_f1": metrics["macro_f1"],
@@ -111,12 +111,14 @@ def evaluate_sets(clf: EventClassifier, sets: dict[str, tuple[list[str], list[st
 
 
 def markdown(
-    results: dict[str, dict[str, dict]], sets: dict[str, tuple[list[str], list[str]]], notes: str = ""
+    results: dict[str, dict[str, dict]], sets: dict[str, tuple[list[str], list[str]]], notes: str = "",
+    stamp: dict | None = None,
 ) -> str:
     models = list(results)
     lines = [
         "# Error analysis on real news",
         "",
+        *([*stamp_markdown(stamp), ""] if stamp else []),
         "Made by `python scripts/error_analysis.py " + " ".join(f"--model {m}=…" for m in models) + "` (counts "
         "from its last run). The errors of each model on the real-news sets of `../shared/benchmarks/` (evaluation "
         "only; no sentence of them is copied here) are sorted into kinds by the regular expressions of "
@@ -167,16 +169,19 @@ def main() -> int:
         return 2
     sets = load_sets(shared)
     results = {}
+    checkpoints = {}
     for spec in args.model or ["default=checkpoints/default"]:
         name, _, path = spec.partition("=")
+        checkpoints[name] = path
         results[name] = evaluate_sets(EventClassifier.from_pretrained(path), sets)
         for set_name, r in results[name].items():
             print(f"{name:20s} {set_name:20s} macro-F1 {r['macro_f1']:.3f} errors {r['errors']} "
                   f"(≥0.9: {r['errors_at_0.9']}) ECE {r['ece']:.3f}")
     out = Path(args.out)
     notes = Path(args.notes).read_text(encoding="utf-8") if Path(args.notes).is_file() else ""
-    out.write_text(markdown(results, sets, notes) + "\n", encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    stamp = run_stamp(checkpoints, where=ROOT)
+    out.write_text(markdown(results, sets, notes, stamp) + "\n", encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps({"stamp": stamp, **results}, indent=2), encoding="utf-8")
     print(f"written: {out}")
     return 0
 

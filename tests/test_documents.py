@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.documents import split_sentences
+from model.documents import normalize_text, split_sentences
 from model.labels import DEFAULT_LABELS
 from tests.conftest import ROOT
 
@@ -58,6 +58,13 @@ def test_offsets_always_slice_back_on_the_sample_article():
     assert len(sentences) >= 15
     assert all(text[s.start : s.end] == s.text for s in sentences)
     assert [s.start for s in sentences] == sorted(s.start for s in sentences)
+
+
+def test_normalize_text_collapses_whitespace_and_optionally_lowercases():
+    text = "\u00a0 Jets\tSTRUCK\n\n the  town. "
+    assert normalize_text(text) == "Jets STRUCK the town."
+    assert normalize_text(text, lowercase=True) == "jets struck the town."
+    assert normalize_text("") == ""
 
 
 def test_empty_and_bad_input():

@@ -13,7 +13,8 @@ from sklearn.metrics import f1_score
 from model import EventClassifier
 from model.cli import main as predict_main
 from training.cli import evaluate_main, train_main
-from training.evaluation import compute_metrics, evaluate_classifier
+from training.calibration import choose_thresholds
+from training.evaluation import binary_f1, bootstrap_macro_f1, compute_metrics, evaluate_classifier, set_metrics
 from training.trainer import train
 
 
@@ -32,6 +33,29 @@ def test_macro_f1_averages_over_labels_present():
     # 'd' never occurs in gold: it must not drag the macro average down (as on benchmarks without visits)
     result = compute_metrics([0, 1, 2], [0, 1, 2], ["a", "b", "c", "d"])
     assert result["macro_f1"] == 1.0 and result["labels_averaged"] == ["a", "b", "c"]
+
+
+def test_metrics_from_label_names_equal_metrics_from_ids():
+    names = ["a", "b", "c"]
+    gold, pred = ["a", "b", "c", "a", "b"], ["a", "c", "c", "uncertain", "b"]
+    by_name = compute_metrics(pred, gold, names)
+    by_id = compute_metrics([0, 2, 2, -1, 1], [0, 1, 2, 0, 1], names)
+    assert by_name == by_id and by_name["accuracy"] == pytest.approx(3 / 5)
+    assert bootstrap_macro_f1(pred, gold, names, n=20) == bootstrap_macro_f1([0, 2, 2, -1, 1], [0, 1, 2, 0, 1], names, n=20)
+    with pytest.raises(ValueError, match="gold label 'x' is not one of the labels"):
+        compute_metrics(["a"], ["x"], names)
+
+
+def test_binary_f1_is_the_metric_modules_f1():
+    rng = np.random.default_rng(1)
+    truth, predicted = rng.random(200) < 0.3, rng.random(200) < 0.4
+    assert binary_f1(predicted, truth) == pytest.approx(f1_score(truth, predicted))
+    assert binary_f1(np.zeros(3, bool), np.zeros(3, bool)) == 0.0
+    # label sets and threshold search use it
+    sets = set_metrics([["a"], ["a", "b"], ["none"]], [["a"], ["b"], ["b"]], ["a", "b", "none"], "none")
+    assert sets["per_class"]["a"]["f1"] == pytest.approx(binary_f1(np.array([1, 1, 0], bool), np.array([1, 0, 0], bool)))
+    probs = np.array([[0.9, 0.2, 0.1], [0.3, 0.7, 0.1], [0.2, 0.4, 0.9]])
+    assert choose_thresholds(probs, [[0], [1], [1, 2]], ["a", "b", "none"], "none") == {"a": 0.35, "b": 0.25}
 
 
 def test_evaluate_writes_metrics_plot_and_report(trained_tiny: Path, tmp_path: Path):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from model._lazy import lazy_exports
 
 # Imported on first use, so the corpus tools (``training.corpus``) do not load PyTorch.
 _EXPORTS = {
@@ -24,12 +25,7 @@ if TYPE_CHECKING:
     from training.trainer import TrainResult, train
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'training' has no attribute {name!r}")
+__getattr__ = lazy_exports("training", _EXPORTS, globals())
 
 
 __all__ = [

@@ -134,12 +134,11 @@ class _DevTunedLogReg:
         x_train = self._features(texts, fit=True)
         x_dev = self._features(dev_texts)
         names = sorted(set(labels))
-        ids = {n: i for i, n in enumerate(names)}
         best = None
         for c in _C_GRID:
             clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
             clf.fit(x_train, labels)
-            score = compute_metrics([ids[p] for p in clf.predict(x_dev)], [ids[g] for g in dev_labels], names)
+            score = compute_metrics(list(clf.predict(x_dev)), list(dev_labels), names)
             if best is None or score["macro_f1"] > best[0]:
                 best = (score["macro_f1"], c, clf)
         self.dev_macro_f1, self.C, self.clf = best

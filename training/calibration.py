@@ -104,6 +104,8 @@ def choose_thresholds(
     probs: np.ndarray, gold_sets: Sequence[Sequence[int]], labels: Sequence[str], none_label: str
 ) -> dict[str, float]:
     """Per event label, the sigmoid threshold that maximises that label's F1 on dev (ties: the lower threshold)."""
+    from training.evaluation import binary_f1  # that module imports this one
+
     grid = np.round(np.arange(0.05, 0.951, 0.05), 2)
     thresholds = {}
     for j, name in enumerate(labels):
@@ -112,9 +114,7 @@ def choose_thresholds(
         truth = np.array([j in s for s in gold_sets])
         best = (-1.0, 0.5)
         for t in grid:
-            pred = probs[:, j] >= t
-            tp = int((pred & truth).sum())
-            f1 = 2 * tp / (pred.sum() + truth.sum()) if (pred.sum() + truth.sum()) else 0.0
+            f1 = binary_f1(probs[:, j] >= t, truth)
             if f1 > best[0] + 1e-12:
                 best = (f1, float(t))
         thresholds[name] = best[1]

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from model.documents import normalize_text
+from model.jsonl import read_jsonl
 from model.labels import DEFAULT_LABELS
 
 __all__ = [
@@ -61,18 +63,6 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{n}: invalid JSON ({exc})") from None
-    return rows
-
-
 def near_duplicate_pairs(texts: list[str], threshold: float = NEAR_DUPLICATE) -> list[tuple[int, int]]:
     """All index pairs ``(i, j)``, ``i < j``, whose token-set Jaccard is at least ``threshold``.
 
@@ -116,7 +106,7 @@ def _validate(row: dict[str, Any], where: str) -> dict[str, Any]:
     else:
         labels = [x for x in dict.fromkeys(labels) if x != "none"]
     return {
-        "text": " ".join(text.split()),
+        "text": normalize_text(text),
         "label": label,
         "labels": labels,
         "region": str(row.get("region") or "unspecified"),
@@ -148,9 +138,9 @@ def previous_splits(out_dir: str | Path) -> tuple[dict[str, str], set[str]]:
     for split in SPLIT_SHARES:
         path = out_dir / f"{split}.jsonl"
         if path.is_file():
-            splits.update({" ".join(r["text"].split()): split for r in read_jsonl(path)})
+            splits.update({normalize_text(r["text"]): split for r in read_jsonl(path)})
     path = out_dir / "starter.jsonl"
-    starter = {" ".join(r["text"].split()) for r in read_jsonl(path)} if path.is_file() else set()
+    starter = {normalize_text(r["text"]) for r in read_jsonl(path)} if path.is_file() else set()
     return splits, starter
 
 

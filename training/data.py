@@ -14,13 +14,14 @@ from __future__ import annotations
 import collections
 import csv
 import io
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.config import Config
+from model.documents import normalize_text
+from model.jsonl import parse_line
 from model.offline import enable_offline_mode
 
 enable_offline_mode()
@@ -121,17 +122,11 @@ def _check_json_lines(path: Path, text: str) -> list[int]:
     for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may stand inside a JSON string
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
+        problem = parse_line(line, number).problem
+        if problem is not None:
             raise DataError(
-                f"{path}: could not be parsed as JSONL: line {number}, column {exc.colno}: {exc.msg}; "
-                "each line must be one JSON object"
-            ) from None
-        if not isinstance(value, dict):
-            raise DataError(
-                f"{path}: could not be parsed as JSONL: line {number} is a JSON {type(value).__name__}, "
-                'not an object; each line must be one JSON object such as {"text": ..., "label": ...}'
+                f"{path}: could not be parsed as JSONL: {problem.located()}; "
+                'each line must be one JSON object such as {"text": ..., "label": ...}'
             )
         numbers.append(number)
     if not numbers:
@@ -193,7 +188,7 @@ def load_labelled_file(
         if text is None or not text.strip():
             empty.append(numbers[i])
             continue
-        key = " ".join(text.split()).lower()
+        key = normalize_text(text, lowercase=True)
         if key in first_seen:
             row, other = first_seen[key]
             if other != label:
@@ -347,9 +342,9 @@ def _check_label_coverage(ds: datasets.Dataset, config: Config, where: str) -> N
 
 def _check_overlap(splits: dict[str, datasets.Dataset]) -> None:
     """Warn when the same text appears in training and evaluation splits (metrics would be inflated)."""
-    train = {" ".join(t.split()).lower() for t in splits["train"]["text"]}
+    train = {normalize_text(t, lowercase=True) for t in splits["train"]["text"]}
     for name in ("dev", "test"):
         if name in splits:
-            shared = sum(" ".join(t.split()).lower() in train for t in splits[name]["text"])
+            shared = sum(normalize_text(t, lowercase=True) in train for t in splits[name]["text"])
             if shared:
                 warnings.warn(f"{shared} texts of the {name} split also occur in train", stacklevel=3)

@@ -29,9 +29,12 @@ import evaluate  # noqa: E402
 
 __all__ = [
     "METRIC_PATH",
+    "binary_f1",
     "bootstrap_macro_f1",
     "compute_metrics",
     "evaluate_classifier",
+    "label_ids",
+    "set_metrics",
     "write_errors",
     "write_report",
 ]
@@ -49,22 +52,53 @@ def _metric() -> evaluate.EvaluationModule:
 
 
 def compute_metrics(
-    predictions: Sequence[int], references: Sequence[int], label_names: Sequence[str]
+    predictions: Sequence[int | str], references: Sequence[int | str], label_names: Sequence[str]
 ) -> dict[str, Any]:
-    """Metrics from label ids (the one implementation; used by evaluation, training and the benchmarks)."""
+    """Metrics from label ids or label names (the one implementation; used by evaluation, training, the baselines
+    and the benchmarks). A predicted name that is not a label (``uncertain``) counts as wrong for every label;
+    an unknown gold name raises ``ValueError``."""
     return _metric().compute(
-        predictions=[int(p) for p in predictions],
-        references=[int(r) for r in references],
+        predictions=label_ids(predictions, label_names, unknown=-1),
+        references=label_ids(references, label_names),
         label_names=list(label_names),
     )
 
 
+def label_ids(labels: Sequence[int | str], label_names: Sequence[str], *, unknown: int | None = None) -> list[int]:
+    """Label names (or ids, kept as they are) as ids in ``label_names`` order; a name that is not a label becomes
+    ``unknown``, or raises ``ValueError`` when ``unknown`` is ``None``."""
+    ids = {name: i for i, name in enumerate(label_names)}
+    out = []
+    for label in labels:
+        if not isinstance(label, str):
+            out.append(int(label))
+        elif label in ids or unknown is not None:
+            out.append(ids.get(label, unknown))
+        else:
+            raise ValueError(f"gold label {label!r} is not one of the labels {list(label_names)}")
+    return out
+
+
+def binary_f1(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """F1 of one label from boolean masks (what is predicted, what is true): 2·TP / (predicted + true), 0 when both
+    are empty — the formula of the classification metric, for label sets and threshold search."""
+    total = int(predicted.sum() + truth.sum())
+    return 2 * int((predicted & truth).sum()) / total if total else 0.0
+
+
 def bootstrap_macro_f1(
-    predictions: Sequence[int], references: Sequence[int], label_names: Sequence[str], *, n: int = 1000, seed: int = 0
+    predictions: Sequence[int | str],
+    references: Sequence[int | str],
+    label_names: Sequence[str],
+    *,
+    n: int = 1000,
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded), by :func:`compute_metrics`."""
+    """95 % percentile interval of macro-F1 over ``n`` resamples of the rows (seeded), by :func:`compute_metrics`
+    (label ids or names)."""
     rng = np.random.default_rng(seed)
-    pred, ref = np.asarray(predictions), np.asarray(references)
+    pred = np.asarray(label_ids(predictions, label_names, unknown=-1))
+    ref = np.asarray(label_ids(references, label_names))
     values = []
     for _ in range(n):
         idx = rng.integers(0, len(ref), len(ref))
@@ -192,8 +226,7 @@ def set_metrics(
             continue
         p = np.array([name in x for x in predicted])
         g = np.array([name in x for x in gold])
-        tp = int((p & g).sum())
-        per[name] = {"f1": 2 * tp / (p.sum() + g.sum()) if (p.sum() + g.sum()) else 0.0, "support": int(g.sum())}
+        per[name] = {"f1": binary_f1(p, g), "support": int(g.sum())}
     present = [n for n, v in per.items() if v["support"]]
     return {
         "per_class": per,
