@@ -27,16 +27,20 @@ from model.output import FORMATS
 
 __all__ = [
     "add_common_options",
+    "add_version_option",
     "exit_error",
     "extract_main",
     "format_table",
     "load_classifier",
     "main",
+    "package_version",
     "predict_many_main",
 ]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
-_CHECKPOINT_HELP = "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
+_CHECKPOINT_HELP = (
+    "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL, else checkpoints/default in the working directory)"
+)
 _TEXT_CONTEXT = {"line": "int", "sentence": "string"}
 _ARTICLE_CONTEXT = {"document": "string", "sentence_index": "int", "start": "int", "end": "int", "sentence": "string"}
 
@@ -54,14 +58,22 @@ def format_table(rows: Sequence[dict[str, Any]], *, width: int = 88) -> str:
     return "\n".join(lines)
 
 
-# ------------------------------------------------------------------ shared by every prediction command
-def _version() -> str:
+# ------------------------------------------------------------------ shared by every command
+def package_version() -> str:
+    """The installed version of the distribution (read from its metadata: no heavy import)."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from model.resources import PROJECT
+
     try:
-        return version("conflict-event-classifier")
+        return version(PROJECT)
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def add_version_option(parser: argparse.ArgumentParser) -> None:
+    """``--version``: print ``<prog> <package version>`` and exit (every ``cec-*`` command has it)."""
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, formats: Sequence[str] | None = FORMATS) -> None:
@@ -75,7 +87,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, formats: Sequence[str
         help="label a sentence 'uncertain' when its top probability is below P (inference.min_confidence)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, no loading or summary messages")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    add_version_option(parser)
     if formats:
         parser.add_argument(
             "--format", choices=formats, help="output format (default: from the -o extension, else jsonl or table)"
@@ -490,7 +502,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32), model.int8.onnx (dynamic int8) and
     model.int8-static.onnx (static int8, calibrated on sentences of the training file)."""
     parser = argparse.ArgumentParser(prog="cec-export-onnx", description=export_main.__doc__)
-    parser.add_argument("--checkpoint", default="checkpoints/default")
+    parser.add_argument("--checkpoint", help=_CHECKPOINT_HELP)
+    add_version_option(parser)
     parser.add_argument("--no-quantize", action="store_true", help="only the fp32 export")
     parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's BERT graph fusion")
     parser.add_argument(
@@ -502,9 +515,11 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from model.classifier import CheckpointError, EventClassifier
+    from model.inference import default_checkpoint
     from model.onnx_backend import calibration_texts, export_onnx
 
     try:
+        args.checkpoint = args.checkpoint or str(default_checkpoint())
         EventClassifier.from_pretrained(args.checkpoint)  # validates the checkpoint before exporting
         if args.calibration:
             with open(args.calibration, encoding="utf-8") as fh:
