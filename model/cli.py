@@ -591,7 +591,7 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
 
 def predict_many_main(argv: Sequence[str] | None = None) -> int:
     """``cec-predict-many SOURCE OUTPUT``: classify a folder of JSONL/CSV/Parquet rows or .txt articles on Ray
-    Data and write Parquet (needs the ``ray`` extra: ``pip install .[ray]``)."""
+    Data and write Parquet (needs the ``ray`` extra: ``pip install conflict-event-classifier[ray]``)."""
     parser = argparse.ArgumentParser(prog="cec-predict-many", description=predict_many_main.__doc__)
     parser.add_argument("source", help="a file or a folder of .jsonl/.csv/.parquet files, or of .txt articles")
     parser.add_argument("output", help="a new (or empty) folder for the Parquet output")
@@ -619,7 +619,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     try:
         import ray  # noqa: F401
     except ImportError:
-        exit_error(prog, "Ray is not installed; install the extra: pip install '.[ray]'")
+        exit_error(prog, "Ray is not installed; install the extra: pip install 'conflict-event-classifier[ray]'")
     classifier = load_classifier(prog, args, args.overrides)
     from model.inference import default_checkpoint
     from model.scale import predict_many
