@@ -189,6 +189,10 @@ def test_wheel_works_outside_the_checkout(tmp_path: Path, trained_tiny: Path):
         assert f"usage: {command}" in _run([bin_dir / command, "--help"], **run).stdout
     assert _run([bin_dir / "cec-predict", "--version"], **run).stdout.startswith("cec-predict ")
 
+    demo = subprocess.run([bin_dir / "cec-demo"], capture_output=True, text=True, timeout=600, **run)
+    assert demo.returncode == 1 and "Traceback" not in demo.stderr
+    assert "cec-demo: error: no trained model in checkpoints/default, and no training data at" in demo.stderr
+
     (elsewhere / "checkpoints").mkdir()
     (elsewhere / "checkpoints" / "default").symlink_to(trained_tiny)  # found in the working directory
     out = _run([bin_dir / "cec-predict", "--format", "jsonl", "-q", "Jets struck the town."], **run).stdout

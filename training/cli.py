@@ -10,6 +10,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from model.config import Config
 
 __all__ = ["average_main", "demo_main", "evaluate_main", "train_main"]
 
@@ -190,29 +194,16 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
 
     from model.cli import format_table
     from model.config import ConfigError, load_config
-    from model.inference import DEFAULT_CHECKPOINT_ENV, NO_MODEL_HINT, extract_events, load
+    from model.inference import extract_events, load
     from model.resources import SAMPLE_ARTICLE, shipped_file
 
     try:
         config = load_config(args.config, args.overrides)
     except ConfigError as exc:
         return _fail("cec-demo", exc)
-    checkpoint = Path(os.environ.get(DEFAULT_CHECKPOINT_ENV) or config.training.output_dir)
-    if (checkpoint / "model.safetensors").is_file():
-        print(f"[demo] using the trained model in {checkpoint}")
-    elif not Path(config.data.train_file).is_file():
-        print(
-            f"cec-demo: error: no trained model in {checkpoint} and no training data at {config.data.train_file}: "
-            f"{NO_MODEL_HINT}",
-            file=sys.stderr,
-        )
-        return 2
-    else:
-        print(
-            f"[demo] no trained model at {checkpoint}: training the default model (one-off: about 23 min on 2 CPU cores, less on more cores or a GPU)"
-        )
-        if train_main(["--config", args.config, *args.overrides]) != 0:
-            return 1
+    checkpoint = _demo_checkpoint(config, args)
+    if checkpoint is None:
+        return 1
     classifier = load(checkpoint)
     if config.data.test_file and Path(config.data.test_file).is_file():
         rc = evaluate_main(["--checkpoint", str(checkpoint), "--data", config.data.test_file])
@@ -222,6 +213,31 @@ def demo_main(argv: Sequence[str] | None = None) -> int:
     print(f"\n[demo] {args.article or 'the sample article'}, sentence by sentence:\n")
     print(format_table(extract_events(article.read_text(encoding="utf-8"), classifier)))
     return 0
+
+
+def _demo_checkpoint(config: Config, args: argparse.Namespace) -> Path | None:
+    """The demo's model: ``$EVENT_CLASSIFIER_MODEL`` or the config's ``training.output_dir``, trained there first
+    (from the config's training data) if it does not exist yet; ``None`` if it cannot be had."""
+    from model.inference import DEFAULT_CHECKPOINT_ENV, NO_MODEL_HINT
+
+    env = os.environ.get(DEFAULT_CHECKPOINT_ENV)
+    checkpoint = Path(env or config.training.output_dir)
+    if (checkpoint / "model.safetensors").is_file():
+        print(f"[demo] using the trained model in {checkpoint}")
+        return checkpoint
+    if env or not Path(config.data.train_file).is_file():
+        where = (
+            f"${DEFAULT_CHECKPOINT_ENV}={env}"
+            if env
+            else f"{checkpoint}, and no training data at {config.data.train_file}"
+        )
+        print(f"cec-demo: error: no trained model in {where}: {NO_MODEL_HINT}", file=sys.stderr)
+        return None
+    print(
+        f"[demo] no trained model at {checkpoint}: training the default model (one-off: about 23 min on 2 CPU "
+        "cores, less on more cores or a GPU)"
+    )
+    return checkpoint if train_main(["--config", args.config, *args.overrides]) == 0 else None
 
 
 def average_main(argv: Sequence[str] | None = None) -> int:
