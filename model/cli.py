@@ -27,27 +27,39 @@ from model.output import ARTICLE_COLUMNS, FORMATS, format_table
 
 __all__ = [
     "add_common_options",
+    "add_version_option",
     "exit_error",
     "extract_main",
     "format_table",
     "load_classifier",
     "main",
+    "package_version",
     "predict_many_main",
 ]
 
 _OVERRIDE = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*=")
-_CHECKPOINT_HELP = "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL or checkpoints/default)"
+_CHECKPOINT_HELP = (
+    "checkpoint directory (default: $EVENT_CLASSIFIER_MODEL, else checkpoints/default in the working directory)"
+)
 _TEXT_CONTEXT = {"line": "int", "sentence": "string"}
 
 
-# ------------------------------------------------------------------ shared by every prediction command
-def _version() -> str:
+# ------------------------------------------------------------------ shared by every command
+def package_version() -> str:
+    """The installed version of the distribution (read from its metadata: no heavy import)."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from model.resources import PROJECT
+
     try:
-        return version("conflict-event-classifier")
+        return version(PROJECT)
     except PackageNotFoundError:
         return "unknown (not installed)"
+
+
+def add_version_option(parser: argparse.ArgumentParser) -> None:
+    """``--version``: print ``<prog> <package version>`` and exit (every ``cec-*`` command has it)."""
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, formats: Sequence[str] | None = FORMATS) -> None:
@@ -61,7 +73,7 @@ def add_common_options(parser: argparse.ArgumentParser, *, formats: Sequence[str
         help="label a sentence 'uncertain' when its top probability is below P (inference.min_confidence)",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars, no loading or summary messages")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    add_version_option(parser)
     if formats:
         parser.add_argument(
             "--format", choices=formats, help="output format (default: from the -o extension, else jsonl or table)"
@@ -468,7 +480,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     """``cec-export-onnx --checkpoint DIR``: write DIR/onnx/model.onnx (fp32), model.int8.onnx (dynamic int8) and
     model.int8-static.onnx (static int8, calibrated on sentences of the training file)."""
     parser = argparse.ArgumentParser(prog="cec-export-onnx", description=export_main.__doc__)
-    parser.add_argument("--checkpoint", default="checkpoints/default")
+    parser.add_argument("--checkpoint", help=_CHECKPOINT_HELP)
+    add_version_option(parser)
     parser.add_argument("--no-quantize", action="store_true", help="only the fp32 export")
     parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's BERT graph fusion")
     parser.add_argument(
@@ -480,9 +493,11 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from model.classifier import CheckpointError, EventClassifier
+    from model.inference import default_checkpoint
     from model.onnx_backend import calibration_texts, export_onnx
 
     try:
+        args.checkpoint = args.checkpoint or str(default_checkpoint())
         EventClassifier.from_pretrained(args.checkpoint)  # validates the checkpoint before exporting
         if args.calibration:
             with open(args.calibration, encoding="utf-8") as fh:
@@ -554,7 +569,7 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
 
 def predict_many_main(argv: Sequence[str] | None = None) -> int:
     """``cec-predict-many SOURCE OUTPUT``: classify a folder of JSONL/CSV/Parquet rows or .txt articles on Ray
-    Data and write Parquet (needs the ``ray`` extra: ``pip install .[ray]``)."""
+    Data and write Parquet (needs the ``ray`` extra: ``pip install conflict-event-classifier[ray]``)."""
     parser = argparse.ArgumentParser(prog="cec-predict-many", description=predict_many_main.__doc__)
     parser.add_argument("source", help="a file or a folder of .jsonl/.csv/.parquet files, or of .txt articles")
     parser.add_argument("output", help="a new (or empty) folder for the Parquet output")
@@ -582,7 +597,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
     try:
         import ray  # noqa: F401
     except ImportError:
-        exit_error(prog, "Ray is not installed; install the extra: pip install '.[ray]'")
+        exit_error(prog, "Ray is not installed; install the extra: pip install 'conflict-event-classifier[ray]'")
     classifier = load_classifier(prog, args, args.overrides)
     from model.inference import default_checkpoint
     from model.scale import predict_many

@@ -2,7 +2,7 @@
 
 Precedence is ``defaults < YAML file < command-line overrides``::
 
-    >>> cfg = load_config("configs/default.yaml", ["training.epochs=3", "data.text_column=body"])
+    >>> cfg = load_config("default", ["training.epochs=3", "data.text_column=body"])
     >>> cfg.training.epochs
     3
 
@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from model.labels import DEFAULT_LABELS, NONE_LABEL
+from model.resources import config_names, shipped_config
 
 __all__ = [
     "Config",
@@ -35,6 +36,7 @@ __all__ = [
     "TrainingConfig",
     "load_config",
     "parse_overrides",
+    "read_config_file",
 ]
 
 
@@ -85,7 +87,8 @@ class DataConfig:
 
 @dataclass
 class TrainingConfig:
-    """Optimisation settings (passed to the Hugging Face ``Trainer``)."""
+    """Optimisation settings (passed to the Hugging Face ``Trainer``). The defaults are the recipe of the shipped
+    default model (MiniLM-L6 on the seed corpus v2.3): ``configs/default.yaml`` adds nothing to them."""
 
     output_dir: str = "checkpoints/default"
     """Where the final checkpoint is written. An existing checkpoint there is replaced (atomically); an existing
@@ -93,21 +96,24 @@ class TrainingConfig:
     overwrite_output_dir: bool = False
     """Allow training to replace an existing folder at ``output_dir`` that is not a checkpoint (``--overwrite``);
     everything in it is deleted."""
-    epochs: float = 4.0
+    epochs: float = 2.5
+    """2.5 epochs: 3 on corpus v2.3 would take 27 min on 2 CPU cores (the budget is 25)."""
     batch_size: int = 32
     eval_batch_size: int = 64
-    learning_rate: float = 5e-5
+    learning_rate: float = 6e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     label_smoothing: float = 0.0
     none_share: float = 0.0
     """If in (0, 1): weight the loss so that ``model.none_label`` rows carry this share of the training signal
-    (real news is 80-95 % no event; a corpus usually has far fewer). 0 trains on the corpus mix as it is.
-    Single-label only."""
+    (real news is 80-95 % no event; a corpus usually has far fewer). 0 trains on the corpus mix as it is
+    (the default: 0.8 was tried and was worse on both real-news sets, see benchmarks/accuracy.md). Single-label
+    only."""
     average_seeds: int = 1
     """Train this many models and average their weights into one checkpoint (a model soup; N times the training
     time). The members share the initialisation (``seed``) and differ in the order of the data (``data_seed``,
-    ``data_seed+1``, ...): members with different initial heads do not average well. 1 trains one model."""
+    ``data_seed+1``, ...): members with different initial heads do not average well. 1 trains one model
+    (the default; more is experimental, see benchmarks/accuracy.md)."""
     data_seed: int | None = None
     """Seed of the order of the training data; ``None`` uses ``seed``."""
     freeze_embeddings: bool = False
@@ -235,26 +241,35 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> Config:
-    """Load the config: defaults, then the YAML file at ``path`` (if any), then ``overrides``.
+    """Load the config: defaults, then the YAML file at ``path`` (if any; a file, or the name of a shipped
+    config such as ``default``), then ``overrides``.
 
     >>> load_config(None, ["inference.batch_size=8"]).inference.batch_size
     8
     """
     cfg = Config()
     if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-        if data is not None and not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-        cfg = _merge(cfg, data or {}, source=str(path))
+        cfg = _merge(cfg, read_config_file(path), source=str(path))
     if overrides:
         cfg = cfg.update(overrides)
     return cfg
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The sections of a YAML config file, unvalidated. ``path`` is a file, or the name of a config shipped with
+    the package (``default``, ``multilabel``: see :mod:`model.resources`) when no such file exists."""
+    file: Any = Path(path)
+    if not file.is_file():
+        file = shipped_config(str(path))
+        if file is None:
+            raise ConfigError(f"config file not found: {path} (shipped configs: {', '.join(config_names())})")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data or {}
 
 
 def _suggest(name: str, options: list[str]) -> str:

@@ -16,6 +16,7 @@ from model.documents import Sentence, iter_sentences, split_sentences
 from model.output import article_row, sentence_row
 
 __all__ = [
+    "DEFAULT_CHECKPOINT",
     "DEFAULT_CHECKPOINT_ENV",
     "DocumentError",
     "decode_text",
@@ -35,23 +36,24 @@ class DocumentError(ValueError):
     ``errors="row"``, and :func:`stream_events` turns it into one row with ``error`` set."""
 
 
-_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = Path("checkpoints") / "default"
+NO_MODEL_HINT = (
+    "pass a checkpoint directory (model=... in Python, --checkpoint on the command line), set "
+    f"${DEFAULT_CHECKPOINT_ENV} to one, or train one with `cec-train --config default "
+    "data.train_file=<your.jsonl> training.output_dir=checkpoints/default`"
+)
 
 
 def default_checkpoint() -> Path:
     """The checkpoint used when none is given: ``$EVENT_CLASSIFIER_MODEL``, else ``checkpoints/default`` in the
-    working directory, else in the project checkout."""
+    working directory. Nothing else is searched (never the folder the package is installed in)."""
     env = os.environ.get(DEFAULT_CHECKPOINT_ENV)
     if env:
         return Path(env)
-    for root in (Path.cwd(), _PROJECT_ROOT):
-        candidate = root / "checkpoints" / "default"
-        if (candidate / "config.json").is_file():
-            return candidate
-    raise CheckpointError(
-        "no trained model found: pass model=<checkpoint dir>, set $EVENT_CLASSIFIER_MODEL, or train the default "
-        "model with `make train` (writes checkpoints/default)"
-    )
+    candidate = Path.cwd() / DEFAULT_CHECKPOINT
+    if (candidate / "config.json").is_file():
+        return candidate
+    raise CheckpointError(f"no trained model in {candidate}: {NO_MODEL_HINT}")
 
 
 @lru_cache(maxsize=4)

@@ -294,7 +294,9 @@ def open_writer(
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError("Parquet output needs pyarrow: pip install '.[ray]' (or pyarrow)") from None
+            raise ValueError(
+                "Parquet output needs pyarrow: pip install 'conflict-event-classifier[ray]' (or pyarrow)"
+            ) from None
         return _ParquetWriter(columns, path)
     out = open(path, "w", encoding="utf-8", newline="") if path else sys.stdout
     if fmt == "csv":

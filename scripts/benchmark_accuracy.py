@@ -5,7 +5,7 @@
 
 Writes benchmarks/accuracy.md and benchmarks/accuracy.json. Real-news sets are read from ../shared/benchmarks
 (evaluation only) when that folder exists, and skipped with a message otherwise. Every score goes through
-training.evaluation.compute_metrics, the code path of scripts/evaluate.py.
+training.evaluation.compute_metrics, the code path of cec-evaluate (scripts/evaluate_checkpoint.py).
 """
 
 from __future__ import annotations
@@ -18,16 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)
+from model import EventClassifier, load_config, split_sentences
+from model.provenance import run_stamp, stamp_markdown
+from training.baselines import EmbeddingBaseline, KeywordBaseline, MajorityBaseline, TfidfBaseline
+from training.calibration import confidence_ece
+from training.corpus import read_jsonl
+from training.evaluation import bootstrap_macro_f1, compute_metrics, evaluate_classifier
 
-from model import EventClassifier, load_config, split_sentences  # noqa: E402
-from model.provenance import run_stamp, stamp_markdown  # noqa: E402
-from training.baselines import EmbeddingBaseline, KeywordBaseline, MajorityBaseline, TfidfBaseline  # noqa: E402
-from training.calibration import confidence_ece  # noqa: E402
-from training.corpus import read_jsonl  # noqa: E402
-from training.evaluation import bootstrap_macro_f1, compute_metrics, evaluate_classifier  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: data, benchmarks and docs are read from it
 
 EVENTS = ["territorial_gain", "airstrike", "rally", "diplomatic_visit"]
 

@@ -23,8 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: data, benchmarks and docs are read from it
 
 BACKENDS = {"torch fp32": ["inference.backend=torch"], "onnxruntime int8": ["inference.backend=onnx"]}
 

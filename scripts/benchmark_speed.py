@@ -27,8 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: data, benchmarks and docs are read from it
 
 BACKENDS = {
     "torch fp32, input order (eager baseline)": ["inference.backend=torch", "inference.sort_by_length=false"],

@@ -5,10 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.corpus import build_corpus, update_card  # noqa: E402
+from training.corpus import build_corpus, update_card
 
 
 def main() -> int:

@@ -1,12 +1,11 @@
-"""Train if needed, evaluate, classify the sample article: python scripts/demo.py"""
+"""Train if needed, evaluate, classify the sample article: python scripts/demo.py
+
+Runs the installed package (``make install`` or ``pip install -e .`` installs this checkout into .venv).
+"""
 
 import sys
-from pathlib import Path
 
-# Replace the scripts/ folder on the path (its evaluate.py would shadow the `evaluate` library) by the project root.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from training.cli import demo_main  # noqa: E402
+from training.cli import demo_main
 
 if __name__ == "__main__":
     sys.exit(demo_main())

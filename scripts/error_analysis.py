@@ -21,14 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[0] = str(ROOT)
+from model import EventClassifier
+from model.provenance import run_stamp, stamp_markdown
+from training.calibration import confidence_ece
+from training.corpus import read_jsonl
+from training.evaluation import compute_metrics
 
-from model import EventClassifier  # noqa: E402
-from model.provenance import run_stamp, stamp_markdown  # noqa: E402
-from training.calibration import confidence_ece  # noqa: E402
-from training.corpus import read_jsonl  # noqa: E402
-from training.evaluation import compute_metrics  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: data, benchmarks and docs are read from it
 
 EVENTS = ("territorial_gain", "airstrike", "rally", "diplomatic_visit")
 _I = re.IGNORECASE

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from model.config import Config, ConfigError, load_config, parse_overrides
+from model.config import Config, ConfigError, load_config, parse_overrides, read_config_file
 from tests.conftest import ROOT
 
 
@@ -86,10 +86,75 @@ def test_optional_file_can_be_unset():
     assert load_config(None, ["data.dev_file=null"]).data.dev_file is None
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+SHIPPED = sorted((ROOT / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_every_shipped_config_loads(path: Path):
     cfg = load_config(path)
     assert cfg.model.labels
+    assert load_config(path.stem) == cfg == load_config(path.name)  # by name, as `cec-train --config default`
+
+
+def test_shipped_config_names_and_unknown_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from model.resources import config_names
+
+    assert config_names() == sorted(p.stem for p in SHIPPED) and "default" in config_names()
+    with pytest.raises(ConfigError, match=r"config file not found: nosuch \(shipped configs: default, multilabel\)"):
+        load_config("nosuch")
+    monkeypatch.chdir(tmp_path)  # a file of that name in the working directory wins over the shipped config
+    (tmp_path / "default.yaml").write_text("training:\n  seed: 7\n")
+    assert load_config("default.yaml").training.seed == 7 and load_config("default").training.seed == 13
+
+
+def _repeated_defaults(path: Path) -> list[str]:
+    """The ``section.key`` entries of a config file whose value equals the built-in default."""
+    defaults = Config()
+    repeated = []
+    for section, values in read_config_file(path).items():
+        for key, value in (values or {}).items():
+            if getattr(defaults.update({f"{section}.{key}": value}), section) == getattr(defaults, section):
+                repeated.append(f"{section}.{key}")
+    return repeated
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_configs_state_only_what_differs_from_the_defaults(path: Path):
+    assert _repeated_defaults(path) == [], f"{path.name} repeats defaults of model/config.py: remove them"
+
+
+def test_a_config_repeating_a_default_is_flagged(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    path.write_text("model:\n  max_length: 128\n  problem_type: multi_label\ntraining:\n  learning_rate: 6.0e-5\n")
+    assert _repeated_defaults(path) == ["model.max_length", "training.learning_rate"]
+
+
+def test_default_config_is_the_built_in_defaults():
+    assert load_config("default") == Config() == load_config(None)
+
+
+def test_cec_train_without_config_and_make_train_resolve_the_same_config(monkeypatch: pytest.MonkeyPatch):
+    """`cec-train` (no --config) and the Makefile's `train` recipe must train the same model."""
+    import re
+    import shlex
+
+    import training.trainer
+    from training.cli import train_main
+
+    seen: list[Config] = []
+
+    def fake_train(config: Config) -> object:
+        seen.append(config)
+        return type("Result", (), {"metrics": {}, "checkpoint": Path(config.training.output_dir)})()
+
+    monkeypatch.setattr(training.trainer, "train", fake_train)
+    monkeypatch.chdir(ROOT)  # make runs the recipe in the checkout
+    recipe = re.search(r"^train:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    make_args = shlex.split(recipe)
+    make_args = make_args[make_args.index("scripts/train.py") + 1 :]
+    assert "--config" in make_args
+    assert train_main(make_args) == 0 and train_main([]) == 0
+    assert seen[0].to_dict() == seen[1].to_dict()
 
 
 def test_save_and_reload_round_trip(tmp_path: Path):

@@ -1,15 +1,49 @@
-"""Command-line entry points for training, evaluation and the demo (thin wrappers over the package)."""
+"""Command-line entry points for training, evaluation, model soups and the demo (thin wrappers over the package).
+
+Every command parses its arguments before importing PyTorch, so ``--help`` and ``--version`` return at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["demo_main", "evaluate_main", "train_main"]
+if TYPE_CHECKING:
+    from model.config import Config
+
+__all__ = ["average_main", "demo_main", "evaluate_main", "train_main"]
+
+
+def _require_own_model_package() -> None:
+    """Stop at import with a clear message if the ``model`` package found on ``sys.path`` is not this project's
+    (``training`` depends on it; a ``model.py`` or ``model/`` of another project would shadow it)."""
+    import model
+
+    try:
+        from model.resources import PROJECT as marker
+    except ImportError:
+        marker = None
+    if marker != "conflict-event-classifier":
+        where = getattr(model, "__file__", None) or list(getattr(model, "__path__", []))
+        raise ImportError(
+            f"the 'model' package imported from {where} is not conflict-event-classifier's: another 'model' on "
+            "sys.path shadows it (check the working directory and PYTHONPATH)"
+        )
+
+
+_require_own_model_package()
+
+from model.cli import add_version_option  # noqa: E402  (after the check, which names a shadowing 'model')
 
 _OVERRIDE_HELP = "config overrides as section.key=value, e.g. training.epochs=5 data.train_file=my.csv"
+_CONFIG_HELP = (
+    "a YAML config file, or the name of a shipped config (default, multilabel); without it the built-in "
+    "defaults, which are the default model's recipe (the same as --config default)"
+)
 
 
 def _fail(prog: str, exc: BaseException) -> int:
@@ -18,9 +52,10 @@ def _fail(prog: str, exc: BaseException) -> int:
 
 
 def train_main(argv: Sequence[str] | None = None) -> int:
-    """``cec-train --config configs/default.yaml training.epochs=5``"""
+    """``cec-train --config default training.epochs=5`` (a shipped config's name, or a YAML file)"""
     parser = argparse.ArgumentParser(prog="cec-train", description="Fine-tune the event classifier.")
-    parser.add_argument("--config", default=None, help="YAML config file (default: built-in defaults)")
+    parser.add_argument("--config", default=None, help=_CONFIG_HELP)
+    add_version_option(parser)
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run from its last saved state")
     parser.add_argument(
         "--overwrite",
@@ -149,29 +184,83 @@ def _report_folder(path: str) -> Path:
 def demo_main(argv: Sequence[str] | None = None) -> int:
     """Train the default model if needed, evaluate it on the seed test split, classify the sample article."""
     parser = argparse.ArgumentParser(prog="cec-demo", description=demo_main.__doc__)
-    parser.add_argument("--config", default="configs/default.yaml")
-    parser.add_argument("--article", default="seeds/sample_article.txt")
+    parser.add_argument(
+        "--config", default="default", help="a YAML config file or a shipped config's name (default: default)"
+    )
+    parser.add_argument("--article", default=None, help="an article to classify (default: the shipped sample article)")
+    add_version_option(parser)
     parser.add_argument("overrides", nargs="*", help=_OVERRIDE_HELP)
     args = parser.parse_args(argv)
 
     from model.cli import format_table
-    from model.config import load_config
+    from model.config import ConfigError, load_config
     from model.inference import extract_events, load
+    from model.resources import SAMPLE_ARTICLE, shipped_file
 
-    config = load_config(args.config, args.overrides)
-    checkpoint = Path(config.training.output_dir)
-    if not (checkpoint / "model.safetensors").is_file():
-        print(f"[demo] no trained model at {checkpoint}: training the default model (one-off: about 17 min on 2 CPU cores, less on more cores or a GPU)")
-        if train_main(["--config", args.config, *args.overrides]) != 0:
-            return 1
-    else:
-        print(f"[demo] using the trained model in {checkpoint}")
+    try:
+        config = load_config(args.config, args.overrides)
+    except ConfigError as exc:
+        return _fail("cec-demo", exc)
+    checkpoint = _demo_checkpoint(config, args)
+    if checkpoint is None:
+        return 1
     classifier = load(checkpoint)
     if config.data.test_file and Path(config.data.test_file).is_file():
         rc = evaluate_main(["--checkpoint", str(checkpoint), "--data", config.data.test_file])
         if rc != 0:
             return rc
-    article = Path(args.article).read_text(encoding="utf-8")
-    print(f"\n[demo] {args.article}, sentence by sentence:\n")
-    print(format_table(extract_events(article, classifier)))
+    article = shipped_file("samples", SAMPLE_ARTICLE) if args.article is None else Path(args.article)
+    print(f"\n[demo] {args.article or 'the sample article'}, sentence by sentence:\n")
+    print(format_table(extract_events(article.read_text(encoding="utf-8"), classifier)))
+    return 0
+
+
+def _demo_checkpoint(config: Config, args: argparse.Namespace) -> Path | None:
+    """The demo's model: ``$EVENT_CLASSIFIER_MODEL`` or the config's ``training.output_dir``, trained there first
+    (from the config's training data) if it does not exist yet; ``None`` if it cannot be had."""
+    from model.inference import DEFAULT_CHECKPOINT_ENV, NO_MODEL_HINT
+
+    env = os.environ.get(DEFAULT_CHECKPOINT_ENV)
+    checkpoint = Path(env or config.training.output_dir)
+    if (checkpoint / "model.safetensors").is_file():
+        print(f"[demo] using the trained model in {checkpoint}")
+        return checkpoint
+    if env or not Path(config.data.train_file).is_file():
+        where = (
+            f"${DEFAULT_CHECKPOINT_ENV}={env}"
+            if env
+            else f"{checkpoint}, and no training data at {config.data.train_file}"
+        )
+        print(f"cec-demo: error: no trained model in {where}: {NO_MODEL_HINT}", file=sys.stderr)
+        return None
+    print(
+        f"[demo] no trained model at {checkpoint}: training the default model (one-off: about 23 min on 2 CPU "
+        "cores, less on more cores or a GPU)"
+    )
+    return checkpoint if train_main(["--config", args.config, *args.overrides]) == 0 else None
+
+
+def average_main(argv: Sequence[str] | None = None) -> int:
+    """``cec-average A B ... -o OUT [--dev FILE]``: average the weights of checkpoints of one base model."""
+    parser = argparse.ArgumentParser(
+        prog="cec-average",
+        description="Average the weights of several fine-tuned checkpoints of one base model (a model soup).",
+    )
+    parser.add_argument("checkpoints", nargs="+", help="two or more checkpoint directories")
+    parser.add_argument("-o", "--output", required=True, help="where to write the averaged checkpoint")
+    parser.add_argument("--dev", help="labelled file to fit the temperature on (e.g. seeds/dev.jsonl)")
+    parser.add_argument("--weights", type=float, nargs="+", help="one weight per checkpoint (default: equal)")
+    add_version_option(parser)
+    args = parser.parse_args(argv)
+
+    import json
+
+    from training.soup import average_checkpoints
+
+    try:
+        out = average_checkpoints(args.checkpoints, args.output, dev_file=args.dev, weights=args.weights)
+    except (ValueError, OSError) as exc:
+        print(f"cec-average: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"checkpoint": str(out)}))
     return 0

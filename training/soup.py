@@ -10,8 +10,6 @@ average is fitted anew on ``dev_file`` (never on evaluation data).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -53,19 +51,10 @@ def average_checkpoints(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cec-average", description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoints", nargs="+", help="two or more checkpoint directories")
-    parser.add_argument("-o", "--output", required=True, help="where to write the averaged checkpoint")
-    parser.add_argument("--dev", help="labelled file to fit the temperature on (e.g. seeds/dev.jsonl)")
-    parser.add_argument("--weights", type=float, nargs="+", help="one weight per checkpoint (default: equal)")
-    args = parser.parse_args(argv)
-    try:
-        out = average_checkpoints(args.checkpoints, args.output, dev_file=args.dev, weights=args.weights)
-    except (ValueError, OSError) as exc:
-        print(f"cec-average: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps({"checkpoint": str(out)}))
-    return 0
+    """``cec-average``; the command line lives in :func:`training.cli.average_main` (parsed before PyTorch loads)."""
+    from training.cli import average_main
+
+    return average_main(argv)
 
 
 if __name__ == "__main__":
