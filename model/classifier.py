@@ -5,15 +5,16 @@
 'airstrike'
 
 A checkpoint directory is a standard ``save_pretrained`` layout (``config.json`` with ``id2label``/``label2id``,
-``model.safetensors``, tokenizer files) plus ``training_config.yaml`` (the :class:`~model.config.Config` it was
-trained with), ``metrics.json`` and a ``README.md`` model card, so ``transformers.pipeline`` loads it too.
+``model.safetensors``, tokenizer files), so ``transformers.pipeline`` loads it too. What inference needs is stored
+once, versioned, in the ``conflict_events`` block of ``config.json``; ``training_config.yaml`` (the
+:class:`~model.config.Config` it was trained with), ``training_record.json`` (provenance), ``metrics.json`` and a
+``README.md`` model card sit beside it. :mod:`model.checkpoint` describes the format and reads older ones.
 """
 
 from __future__ import annotations
 
 import glob
 import json
-import math
 import os
 import re
 import shutil
@@ -24,7 +25,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
-from model.config import Config, ConfigError, load_config
+from model.checkpoint import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    RECORD_FILE,
+    WEIGHTS_FILE,
+    Calibration,
+    CheckpointError,
+    read_settings,
+    write_inference_block,
+)
+from model.card import write_card
+from model.config import Config, ConfigError
 from model.offline import enable_offline_mode, resolve_model_path
 
 enable_offline_mode()
@@ -32,7 +44,7 @@ enable_offline_mode()
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
+from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
 __all__ = [
     "UNCERTAIN",
@@ -43,25 +55,16 @@ __all__ = [
     "recover_interrupted_save",
 ]
 
-CONFIG_FILE = "training_config.yaml"
-CALIBRATION_FILE = "calibration.json"
 UNCERTAIN = "uncertain"
-METRICS_FILE = "metrics.json"
-WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_CHECK_FILE = "tokenizer_check.json"
 TOKENIZER_PROBE = "Jets struck the town of Kherson on Sunday; 3,000 protesters marched in Kyiv."
 """A sentence tokenised at save time; its ids are stored in ``tokenizer_check.json`` and compared at load time."""
-_TEMPERATURE_RANGE = (0.01, 100.0)
 _PICKLE_WEIGHTS = ("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack", "model.ckpt.index")
 _CHUNK = 8192
 _HF_PROBLEM = {
     "single_label": "single_label_classification",
     "multi_label": "multi_label_classification",
 }  # texts tokenised at a time, so memory stays flat for any input size
-
-
-class CheckpointError(OSError):
-    """A checkpoint directory is missing, incomplete, unsafe or inconsistent; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -91,65 +94,6 @@ class Prediction:
         if self.codes is not None:
             out["codes"] = self.codes
         return out
-
-
-@dataclass
-class Calibration:
-    """Values fitted on the dev split after training, stored in ``calibration.json``.
-
-    ``temperature`` divides the logits before the softmax (temperature scaling); ``thresholds`` are the
-    per-label decision thresholds of a multi-label model.
-    """
-
-    temperature: float = 1.0
-    thresholds: dict[str, float] = field(default_factory=dict)
-    fitted_on: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "temperature": self.temperature,
-            "thresholds": self.thresholds,
-            "fitted_on": self.fitted_on,
-            "details": self.details,
-        }
-
-    @classmethod
-    def load(cls, path: Path, labels: Sequence[str] | None = None) -> Calibration:
-        """Read and validate ``calibration.json``: a finite temperature in [0.01, 100], thresholds in (0, 1) for
-        known labels. A bad value is refused (it would make every prediction meaningless), naming the key."""
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CheckpointError(f"{path}: unreadable calibration file ({exc})") from None
-        if not isinstance(data, dict):
-            raise CheckpointError(
-                f"{path}: unreadable calibration file (expected a JSON object, got {type(data).__name__})"
-            )
-        temperature = data.get("temperature", 1.0)
-        low, high = _TEMPERATURE_RANGE
-        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-            raise CheckpointError(f"{path}: temperature must be a number, got {temperature!r}")
-        if not (math.isfinite(temperature) and low <= temperature <= high):
-            raise CheckpointError(
-                f"{path}: temperature {temperature} is outside [{low:g}, {high:g}] (a fitted temperature never is); "
-                "the file is corrupt: delete it to use uncalibrated probabilities, or re-run calibration"
-            )
-        thresholds = data.get("thresholds") or {}
-        if not isinstance(thresholds, dict):
-            raise CheckpointError(f"{path}: thresholds must be a mapping of label to number, got {thresholds!r}")
-        for name, value in thresholds.items():
-            if labels is not None and name not in labels:
-                raise CheckpointError(f"{path}: threshold for unknown label {name!r} (labels: {list(labels)})")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
-                raise CheckpointError(f"{path}: thresholds.{name} must be a number in (0, 1), got {value!r}")
-        details = data.get("details") or {}
-        return cls(
-            float(temperature),
-            {k: float(v) for k, v in thresholds.items()},
-            str(data.get("fitted_on", "")),
-            dict(details) if isinstance(details, dict) else {},
-        )
 
 
 class EventClassifier:
@@ -232,12 +176,7 @@ class EventClassifier:
                 "classifier; this is a base encoder or another kind of model, not a trained event classifier"
             )
         checkpoint_labels = _labels_from_hf_config(hf_config, config_json)
-        config = _read_checkpoint_config(root, checkpoint_labels)
-        if checkpoint_labels != config.model.labels:
-            raise CheckpointError(
-                f"{config_json}: id2label {checkpoint_labels} disagrees with model.labels {config.model.labels} "
-                f"in {root / CONFIG_FILE}"
-            )
+        config, calibration = read_settings(root, hf_config, checkpoint_labels)
         if overrides:
             updated = config.update(overrides)
             changed = {s for s in ("model", "data", "training") if getattr(updated, s) != getattr(config, s)}
@@ -271,13 +210,23 @@ class EventClassifier:
                 f"{culprit}: could not load the model or tokenizer ({type(exc).__name__}: {exc})"
             ) from None
         _check_tokenizer(tokenizer, hf_config, root)
-        if (root / CALIBRATION_FILE).is_file():
-            classifier.calibration = Calibration.load(root / CALIBRATION_FILE, config.model.labels)
+        classifier.calibration = calibration
         return classifier
 
     # ------------------------------------------------------------------ saving
-    def save_pretrained(self, path: str | os.PathLike[str], *, metrics: dict[str, Any] | None = None) -> Path:
-        """Write a self-contained checkpoint directory atomically (a temporary directory renamed into place).
+    def save_pretrained(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        metrics: dict[str, Any] | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> Path:
+        """Write a self-contained checkpoint directory (format :data:`model.checkpoint.FORMAT_VERSION`) atomically
+        (a temporary directory renamed into place).
+
+        ``metrics`` (corpus scores) go to ``metrics.json`` and ``record`` (provenance, see
+        :func:`model.checkpoint.provenance`) to ``training_record.json``; the model card ``README.md`` is rendered
+        from what was written (:func:`model.card.write_card`).
 
         An interrupted save leaves any previous checkpoint at ``path`` untouched. Replacing a checkpoint takes two
         renames (old one aside, new one in); if the process dies between them, the next load or save of ``path``
@@ -299,10 +248,12 @@ class EventClassifier:
             }
             (tmp / TOKENIZER_CHECK_FILE).write_text(json.dumps(probe, indent=2), encoding="utf-8")
             self.config.save(tmp / CONFIG_FILE)
-            (tmp / CALIBRATION_FILE).write_text(json.dumps(self.calibration.to_dict(), indent=2), encoding="utf-8")
+            write_inference_block(tmp, self.config, self.calibration)
             if metrics is not None:
                 (tmp / METRICS_FILE).write_text(json.dumps(metrics, indent=2), encoding="utf-8")
-            (tmp / "README.md").write_text(_model_card(self.config, metrics), encoding="utf-8")
+            if record is not None:
+                (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+            write_card(tmp)
             if target.exists():
                 old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
                 old.rmdir()
@@ -483,24 +434,6 @@ def _pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _read_checkpoint_config(root: Path, checkpoint_labels: list[str]) -> Config:
-    path = root / CONFIG_FILE
-    if path.is_file():
-        try:
-            return load_config(path)
-        except ConfigError as exc:
-            raise CheckpointError(f"{path}: {exc}") from None
-    if not checkpoint_labels:
-        raise CheckpointError(f"{root / 'config.json'}: no id2label map and no {CONFIG_FILE}")
-    # A plain Hugging Face classifier: take its labels, keep every other setting at its default.
-    hf = AutoConfig.from_pretrained(root)
-    overrides: dict[str, Any] = {"model.labels": checkpoint_labels, "model.base_model": str(root)}
-    if "none" not in checkpoint_labels:
-        overrides["model.none_label"] = checkpoint_labels[-1]
-    overrides["model.max_length"] = min(512, int(getattr(hf, "max_position_embeddings", 512)))
-    return Config().update(overrides)
-
-
 def recover_interrupted_save(target: str | os.PathLike[str], *, clean: Sequence[str] = ()) -> list[str]:
     """Repair what a killed :meth:`EventClassifier.save_pretrained` (or training run) left next to ``target``.
 
@@ -605,29 +538,3 @@ def _check_tokenizer(tokenizer: Any, hf_config: dict[str, Any], root: Path) -> N
             f"{root}: the tokenizer does not match the model: it reads the English test sentence {TOKENIZER_PROBE!r} as mostly unknown tokens "
             f"(tokenizer size {size}, model vocab_size {vocab}); {hint}"
         )
-
-
-def _model_card(config: Config, metrics: dict[str, Any] | None) -> str:
-    lines = [
-        "# Conflict-event sentence classifier",
-        "",
-        f"Fine-tuned from `{config.model.base_model}` to label news sentences as: "
-        + ", ".join(f"`{x}`" for x in config.model.labels)
-        + ".",
-        "",
-        "```python",
-        "from model import EventClassifier",
-        "clf = EventClassifier.from_pretrained('<this directory>')",
-        "clf.predict(['Jets struck the town on Sunday.'])",
-        "```",
-        "",
-        f"Training data: `{config.data.train_file}`; max length {config.model.max_length} tokens; "
-        f"seed {config.training.seed}. The full configuration is in `{CONFIG_FILE}`.",
-    ]
-    if metrics:
-        lines += ["", "## Metrics", ""]
-        for split, values in metrics.items():
-            if isinstance(values, dict) and "macro_f1" in values:
-                acc = values.get("accuracy", math.nan)
-                lines.append(f"- {split}: macro-F1 {values['macro_f1']:.3f}, accuracy {acc:.3f}")
-    return "\n".join(lines) + "\n"

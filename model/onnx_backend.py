@@ -253,11 +253,19 @@ def _float_type() -> int:
 
 
 def _checkpoint_max_length(root: Path) -> int:
+    """``max_length`` from the ``conflict_events`` block of ``config.json`` (format 0: ``training_config.yaml``)."""
+    import json
+
     import yaml
 
+    from model.checkpoint import BLOCK_KEY
+
     try:
+        block = json.loads((root / "config.json").read_text(encoding="utf-8")).get(BLOCK_KEY)
+        if isinstance(block, dict) and "max_length" in block:
+            return int(block["max_length"])
         return int(yaml.safe_load((root / "training_config.yaml").read_text(encoding="utf-8"))["model"]["max_length"])
-    except (OSError, TypeError, KeyError, ValueError, yaml.YAMLError):
+    except (OSError, TypeError, KeyError, ValueError, AttributeError, yaml.YAMLError):
         return 128
 
 

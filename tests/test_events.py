@@ -108,7 +108,7 @@ def multi_label_checkpoint(tiny_base: Path, tmp_path_factory: pytest.TempPathFac
 def test_multi_label_training_stores_thresholds(multi_label_checkpoint: Path):
     hf = json.loads((multi_label_checkpoint / "config.json").read_text())
     assert hf["problem_type"] == "multi_label_classification"
-    cal = json.loads((multi_label_checkpoint / "calibration.json").read_text())
+    cal = json.loads((multi_label_checkpoint / "config.json").read_text())["conflict_events"]["calibration"]
     assert set(cal["thresholds"]) == set(EVENTS)
     assert all(0.0 < t < 1.0 for t in cal["thresholds"].values())
     metrics = json.loads((multi_label_checkpoint / "metrics.json").read_text())
@@ -130,7 +130,7 @@ def test_multi_label_predictions(multi_label_checkpoint: Path):
 
 
 def test_single_label_checkpoint_is_temperature_scaled(trained_tiny: Path):
-    cal = json.loads((trained_tiny / "calibration.json").read_text())
+    cal = json.loads((trained_tiny / "config.json").read_text())["conflict_events"]["calibration"]
     assert cal["temperature"] > 0 and cal["thresholds"] == {}
     metrics = json.loads((trained_tiny / "metrics.json").read_text())
     assert {"ece", "ece_raw", "temperature"} <= set(metrics["dev"])

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from model import EventClassifier, Prediction, predict
 from model.classifier import CheckpointError
@@ -143,6 +142,14 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _set_block(ckpt: Path, key: str, value) -> None:
+    """Set ``key`` of the ``conflict_events`` block of ``config.json`` (the calibration lives there since format 1;
+    tests/test_checkpoint.py checks the same values in a format-0 checkpoint's calibration.json)."""
+    hf = json.loads((ckpt / "config.json").read_text())
+    hf["conflict_events"][key] = value
+    (ckpt / "config.json").write_text(json.dumps(hf))
+
+
 def test_refuses_pickle_weights(trained_tiny: Path, tmp_path: Path):
     bad = _copy(trained_tiny, tmp_path / "pickled")
     (bad / "model.safetensors").rename(bad / "pytorch_model.bin")
@@ -162,7 +169,8 @@ def test_refuses_pickle_weights(trained_tiny: Path, tmp_path: Path):
         "remote_code",
         "base_encoder",
         "bad_calibration",
-        "bad_training_config",
+        "bad_block",
+        "newer_format",
         "config_is_a_list",
         "id2label_key_not_int",
         "id2label_gap",
@@ -190,8 +198,9 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         "corrupt_weights": "model.safetensors: could not load",
         "remote_code": "config.json: asks for custom code",
         "base_encoder": "config.json: architecture .*not a sequence",
-        "bad_calibration": "calibration.json: unreadable",
-        "bad_training_config": "training_config.yaml: .*unknown key",
+        "bad_calibration": "config.json: conflict_events.calibration: unreadable",
+        "bad_block": "config.json: conflict_events must be a mapping",
+        "newer_format": "config.json: conflict_events.format_version is 2",
         "config_is_a_list": "config.json: unreadable .expected a JSON object, got list",
         "id2label_key_not_int": "config.json: id2label key 'zero' is not an integer id",
         "id2label_gap": r"config.json: id2label ids \[0, 1, 2, 3, 7\] are not 0..4",
@@ -199,13 +208,13 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         "tokenizer_files_missing_no_check_file": "tokenizer does not match the model: .*mostly unknown tokens",
         "tokenizer_class_changed": "tokenizer does not match the model",
         "tokenizer_vocab_swapped": "tokenizer does not match the model",
-        "temperature_infinity": r"calibration.json: temperature inf is outside \[0.01, 100\]",
-        "temperature_nan": r"calibration.json: temperature nan is outside",
-        "temperature_absurd": r"calibration.json: temperature 1e-09 is outside",
-        "threshold_absurd": r"calibration.json: thresholds.rally must be a number in \(0, 1\)",
-        "threshold_unknown_label": "calibration.json: threshold for unknown label 'riot'",
-        "calibration_is_a_list": "calibration.json: unreadable calibration file .expected a JSON object",
-        "onnx_file_outside": "training_config.yaml: inference.onnx_file: .*plain file name",
+        "temperature_infinity": r"conflict_events.calibration: temperature inf is outside \[0.01, 100\]",
+        "temperature_nan": r"conflict_events.calibration: temperature nan is outside",
+        "temperature_absurd": r"conflict_events.calibration: temperature 1e-09 is outside",
+        "threshold_absurd": r"conflict_events.calibration: thresholds.rally must be a number in \(0, 1\)",
+        "threshold_unknown_label": "conflict_events.calibration: threshold for unknown label 'riot'",
+        "calibration_is_a_list": "conflict_events.calibration: unreadable calibration file .expected a JSON object",
+        "onnx_file_outside": "config.json: conflict_events: inference.onnx_file: .*plain file name",
     }[broken]
     if broken == "no_config":
         (ckpt / "config.json").unlink()
@@ -225,9 +234,11 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
             hf["architectures"] = ["BertModel"]
         (ckpt / "config.json").write_text(json.dumps(hf))
     elif broken == "bad_calibration":
-        (ckpt / "calibration.json").write_text("[1, 2")
-    elif broken == "bad_training_config":
-        (ckpt / "training_config.yaml").write_text("model:\n  colour: blue\n")
+        _set_block(ckpt, "calibration", "[1, 2")
+    elif broken in ("bad_block", "newer_format"):
+        hf = json.loads((ckpt / "config.json").read_text())
+        hf["conflict_events"] = [1] if broken == "bad_block" else {**hf["conflict_events"], "format_version": 2}
+        (ckpt / "config.json").write_text(json.dumps(hf))
     elif broken == "corrupt_weights":
         (ckpt / "model.safetensors").write_bytes(b"\x00" * 100)
     elif broken == "config_is_a_list":
@@ -251,17 +262,14 @@ def test_broken_checkpoints_name_the_file(trained_tiny: Path, tmp_path: Path, br
         vocab["town"], vocab["the"] = vocab["the"], vocab["town"]
         (ckpt / "tokenizer.json").write_text(json.dumps(tok))
     elif broken.startswith(("temperature_", "threshold_")):
-        value = {"temperature_infinity": "Infinity", "temperature_nan": "NaN", "temperature_absurd": "1e-09"}
-        thresholds = {"threshold_absurd": '{"rally": 7.5}', "threshold_unknown_label": '{"riot": 0.5}'}
-        (ckpt / "calibration.json").write_text(
-            f'{{"temperature": {value.get(broken, "1.0")}, "thresholds": {thresholds.get(broken, "{}")}}}'
-        )
+        value = {"temperature_infinity": float("inf"), "temperature_nan": float("nan"), "temperature_absurd": 1e-09}
+        thresholds = {"threshold_absurd": {"rally": 7.5}, "threshold_unknown_label": {"riot": 0.5}}
+        _set_block(ckpt, "calibration", {"temperature": value.get(broken, 1.0), "thresholds": thresholds.get(broken, {})})
     elif broken == "calibration_is_a_list":
-        (ckpt / "calibration.json").write_text("[1.0]")
+        _set_block(ckpt, "calibration", [1.0])
     elif broken == "onnx_file_outside":
-        cfg = yaml.safe_load((ckpt / "training_config.yaml").read_text())
-        cfg["inference"]["onnx_file"] = "../../other/model.onnx"
-        (ckpt / "training_config.yaml").write_text(yaml.safe_dump(cfg))
+        hf = json.loads((ckpt / "config.json").read_text())
+        _set_block(ckpt, "inference", {**hf["conflict_events"]["inference"], "onnx_file": "../../other/model.onnx"})
     with pytest.raises(CheckpointError, match=expected):
         EventClassifier.from_pretrained(ckpt)
 

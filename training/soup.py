@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from model.checkpoint import RECORD_FILE, WEIGHTS_FILE, file_sha256, provenance, read_json
 from model.classifier import EventClassifier
 from training.data import load_labelled_file
 from training.trainer import average_state_dicts, calibrate
@@ -47,7 +48,19 @@ def average_checkpoints(
         dev, _ = load_labelled_file(dev_file, config)
         first.calibration = calibrate(first, dev, config)
         metrics["calibration"] = first.calibration.to_dict()
-    return first.save_pretrained(output, metrics=metrics)
+    record = provenance(
+        first.config,
+        weights=weights,
+        averaged_from=[
+            {
+                "path": str(path),
+                "weights_sha256": file_sha256(Path(path) / WEIGHTS_FILE),
+                "training_record": read_json(Path(path) / RECORD_FILE),
+            }
+            for path in checkpoints
+        ],
+    )
+    return first.save_pretrained(output, metrics=metrics, record=record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

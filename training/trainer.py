@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from model.classifier import CONFIG_FILE, Calibration, EventClassifier, recover_interrupted_save
+from model.checkpoint import CONFIG_FILE, RECORD_FILE, provenance, read_json
+from model.classifier import Calibration, EventClassifier, recover_interrupted_save
 from model.config import Config, ConfigError
 from model.offline import enable_offline_mode
 from training.calibration import choose_thresholds, fit_temperature
@@ -250,41 +251,71 @@ def calibrate(classifier: EventClassifier, dev: Any, config: Config) -> Calibrat
 def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None = None) -> TrainResult:
     """Train on ``config.data``, evaluate on dev (and test), and save the checkpoint to ``training.output_dir``.
 
-    Returns the checkpoint path and the metrics that were saved into it.
+    Returns the checkpoint path and the metrics that were saved into it. A short sequence of phases: check the
+    output folder, load the data, build the model, tokenise, set up the Trainer, fit, then calibrate, evaluate and
+    save (:func:`_finish`).
     """
     if config.training.average_seeds > 1:
         return _train_soup(config, verbose=verbose, callbacks=callbacks)
     main_process = int(os.environ.get("RANK", "0")) == 0
-    log = print if verbose and main_process else (lambda *a, **k: None)
+    log = _logger(verbose and main_process)
     check_output_dir(config, main_process=main_process)
     set_seed(config.training.seed)
+    splits, reports = _setup_data(config, log)
+    classifier = _setup_model(config, log)
+    tokenized = _setup_tokenized(splits, classifier.tokenizer, config)
+    trainer, averager = _setup_trainer(config, classifier, splits, tokenized, callbacks, log)
+    train_output, seconds = _fit(trainer, config, log)
+    return _finish(config, classifier, trainer, averager, train_output, seconds, splits, reports, log)
+
+
+def _logger(enabled: bool) -> Any:
+    return print if enabled else (lambda *a, **k: None)
+
+
+def _run_dir(config: Config) -> Path:
+    """Where the Trainer keeps its resumable state: ``.<name>.trainer`` beside ``training.output_dir``."""
+    output_dir = Path(config.training.output_dir)
+    return output_dir.parent / f".{output_dir.name}.trainer"
+
+
+def _setup_data(config: Config, log: Any) -> tuple[dict[str, Any], list[Any]]:
     splits, reports = load_splits(config)
     for report in reports:
         log(f"[data] {report.summary()}; labels {report.label_counts}")
+    return splits, reports
+
+
+def _setup_model(config: Config, log: Any) -> EventClassifier:
     classifier = EventClassifier.from_base(config)
     if config.training.freeze_embeddings:
         log(f"[train] embedding layer frozen ({freeze_embeddings(classifier.model):,} parameters)")
-    tokenizer = classifier.tokenizer
+    return classifier
 
-    def tokenize(batch: dict[str, list]) -> dict[str, list]:
-        return tokenizer(batch["text"], truncation=True, max_length=config.model.max_length)
 
-    label_names = config.model.labels
+def _setup_tokenized(splits: dict[str, Any], tokenizer: Any, config: Config) -> dict[str, Any]:
+    """Each split tokenised to ``model.max_length``; multi-label targets as multi-hot float vectors."""
+    n_labels = len(config.model.labels)
     multi = config.model.problem_type == "multi_label"
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        out = tokenize(batch)
+        out = tokenizer(batch["text"], truncation=True, max_length=config.model.max_length)
         if multi:  # multi-hot float targets for BCE-with-logits
-            out["labels"] = [[float(j in s) for j in range(len(label_names))] for s in batch["label_set"]]
+            out["labels"] = [[float(j in s) for j in range(n_labels)] for s in batch["label_set"]]
         return out
 
     drop = ["text", "row", "label_set"] + (["label"] if multi else [])
-    tokenized = {name: ds.map(encode, batched=True, remove_columns=drop) for name, ds in splits.items()}
+    return {name: ds.map(encode, batched=True, remove_columns=drop) for name, ds in splits.items()}
+
+
+def _trainer_metrics(config: Config) -> Any:
+    """The Trainer's ``compute_metrics``: dev macro-F1 and accuracy (exact-set accuracy in multi-label mode)."""
+    label_names = config.model.labels
 
     def trainer_metrics(eval_pred: Any) -> dict[str, float]:
         logits, refs = eval_pred
         logits = np.asarray(logits)
-        if multi:
+        if config.model.problem_type == "multi_label":
             predicted = [[label_names[j] for j in np.flatnonzero(row > 0)] for row in logits]
             gold = [[label_names[j] for j in np.flatnonzero(row > 0.5)] for row in np.asarray(refs)]
             result = set_metrics(predicted, gold, label_names, config.model.none_label)
@@ -292,19 +323,36 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
         result = compute_metrics(logits.argmax(-1), refs, label_names)
         return {"macro_f1": result["macro_f1"], "accuracy": result["accuracy"]}
 
-    output_dir = Path(config.training.output_dir)
-    run_dir = output_dir.parent / f".{output_dir.name}.trainer"
-    args = _training_arguments(config, run_dir, has_dev="dev" in tokenized)
-    class_weights = None
-    if config.training.none_share and not multi:
-        class_weights = none_share_weights(
-            list(splits["train"]["label"]),
-            label_names.index(config.model.none_label),
-            len(label_names),
-            config.training.none_share,
-        )
-        log(f"[train] loss weight of {config.model.none_label!r}: {class_weights.max().item():.2f} "
-            f"(none_share {config.training.none_share})")
+    return trainer_metrics
+
+
+def _class_weights(config: Config, splits: dict[str, Any], log: Any) -> torch.Tensor | None:
+    """Loss weights for ``training.none_share`` (single-label only), else ``None``."""
+    if not config.training.none_share or config.model.problem_type == "multi_label":
+        return None
+    label_names = config.model.labels
+    weights = none_share_weights(
+        list(splits["train"]["label"]),
+        label_names.index(config.model.none_label),
+        len(label_names),
+        config.training.none_share,
+    )
+    log(f"[train] loss weight of {config.model.none_label!r}: {weights.max().item():.2f} "
+        f"(none_share {config.training.none_share})")
+    return weights
+
+
+def _setup_trainer(
+    config: Config,
+    classifier: EventClassifier,
+    splits: dict[str, Any],
+    tokenized: dict[str, Any],
+    callbacks: list[Any] | None,
+    log: Any,
+) -> tuple[_EventTrainer, _AverageLastEpochs | None]:
+    """The Hugging Face Trainer (and the epoch averager when ``training.average_last_epochs`` > 1)."""
+    args = _training_arguments(config, _run_dir(config), has_dev="dev" in tokenized)
+    class_weights = _class_weights(config, splits, log)
     averager = None
     if config.training.average_last_epochs > 1:
         first = max(1, int(np.ceil(config.training.epochs)) - config.training.average_last_epochs + 1)
@@ -316,42 +364,66 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
         args=args,
         train_dataset=tokenized["train"],
         eval_dataset=tokenized.get("dev"),
-        processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=trainer_metrics,
+        processing_class=classifier.tokenizer,
+        data_collator=DataCollatorWithPadding(classifier.tokenizer),
+        compute_metrics=_trainer_metrics(config),
         callbacks=callbacks,
     )
-    effective_batch = config.training.batch_size * config.training.gradient_accumulation_steps * args.world_size
+    t = config.training
     log(
-        f"[train] {len(tokenized['train'])} examples, effective batch {effective_batch} "
-        f"(= {config.training.batch_size} per device x {config.training.gradient_accumulation_steps} accumulation "
-        f"x {args.world_size} processes), learning rate {config.training.learning_rate}, device {args.device}"
+        f"[train] {len(tokenized['train'])} examples, effective batch {_effective_batch(config, trainer)} "
+        f"(= {t.batch_size} per device x {t.gradient_accumulation_steps} accumulation "
+        f"x {args.world_size} processes), learning rate {t.learning_rate}, device {args.device}"
     )
+    return trainer, averager
+
+
+def _effective_batch(config: Config, trainer: Trainer) -> int:
+    return config.training.batch_size * config.training.gradient_accumulation_steps * trainer.args.world_size
+
+
+def _fit(trainer: Trainer, config: Config, log: Any) -> tuple[Any, float]:
+    """Run the Trainer (from the last saved state with ``training.resume``); return its output and the seconds."""
     resume = None
     if config.training.resume:
         from transformers.trainer_utils import get_last_checkpoint
 
+        run_dir = _run_dir(config)
         resume = get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
         if resume is None:
             raise FileNotFoundError(f"training.resume is set but {run_dir} holds no saved training state")
         log(f"[train] resuming from {resume}")
     start = time.perf_counter()
     train_output = trainer.train(resume_from_checkpoint=resume)
-    seconds = time.perf_counter() - start
+    return train_output, time.perf_counter() - start
 
+
+def _finish(
+    config: Config,
+    classifier: EventClassifier,
+    trainer: Trainer,
+    averager: _AverageLastEpochs | None,
+    train_output: Any,
+    seconds: float,
+    splits: dict[str, Any],
+    reports: list[Any],
+    log: Any,
+) -> TrainResult:
+    """Take the trained weights (averaged if asked), then on the main process calibrate, evaluate and save."""
     classifier.model = trainer.model
     if averager is not None:
         averaged = averager.apply(classifier.model)
         log(f"[train] weights averaged over the last {averaged} epochs")
     classifier.model.eval()
     classifier.device = next(classifier.model.parameters()).device
+    args = trainer.args
     metrics: dict[str, Any] = {
         "train": {
             "runtime_seconds": round(seconds, 1),
-            "examples": len(tokenized["train"]),
+            "examples": len(trainer.train_dataset),
             "epochs": config.training.epochs if config.training.max_steps <= 0 else None,
             "steps": train_output.global_step,
-            "effective_batch_size": effective_batch,
+            "effective_batch_size": _effective_batch(config, trainer),
             "learning_rate": config.training.learning_rate,
             "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
             "loss": float(train_output.training_loss),
@@ -361,16 +433,24 @@ def train(config: Config, *, verbose: bool = True, callbacks: list[Any] | None =
         },
         "data": [r.__dict__ for r in reports],
     }
+    output_dir = Path(config.training.output_dir)
     if trainer.is_world_process_zero():
-        _calibrate_evaluate_save(classifier, splits, config, metrics, log)
-        shutil.rmtree(run_dir, ignore_errors=True)
+        record = provenance(config, reports=reports, log_history=trainer.state.log_history, train_seconds=seconds)
+        _calibrate_evaluate_save(classifier, splits, config, metrics, log, record=record)
+        shutil.rmtree(_run_dir(config), ignore_errors=True)
         log(f"[save] checkpoint written to {output_dir} ({seconds:.0f} s of training)")
     trainer.accelerator.wait_for_everyone()
     return TrainResult(checkpoint=output_dir, metrics=json.loads(json.dumps(metrics, default=str)))
 
 
 def _calibrate_evaluate_save(
-    classifier: EventClassifier, splits: dict[str, Any], config: Config, metrics: dict[str, Any], log: Any
+    classifier: EventClassifier,
+    splits: dict[str, Any],
+    config: Config,
+    metrics: dict[str, Any],
+    log: Any,
+    *,
+    record: dict[str, Any] | None = None,
 ) -> None:
     """Fit the calibration on dev, write dev/test reports, and save the checkpoint to ``training.output_dir``."""
     output_dir = Path(config.training.output_dir)
@@ -390,7 +470,7 @@ def _calibrate_evaluate_save(
                 classifier, ds["text"], gold, gold_sets=sets, title=f"{name} split", out_dir=staging / name
             )
             log(f"[eval] {name}: macro-F1 {metrics[name]['macro_f1']:.3f}, accuracy {metrics[name]['accuracy']:.3f}")
-    classifier.save_pretrained(output_dir, metrics=metrics)
+    classifier.save_pretrained(output_dir, metrics=metrics, record=record)
     staging.rename(output_dir / "evaluation")
 
 
@@ -413,7 +493,7 @@ def average_state_dicts(states: list[dict[str, torch.Tensor]], weights: list[flo
 def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -> TrainResult:
     """``training.average_seeds`` = N > 1: train N models (one initialisation, N data orders), average them."""
     main_process = int(os.environ.get("RANK", "0")) == 0
-    log = print if verbose and main_process else (lambda *a, **k: None)
+    log = _logger(verbose and main_process)
     check_output_dir(config, main_process=main_process)
     output_dir = Path(config.training.output_dir)
     n = config.training.average_seeds
@@ -452,7 +532,12 @@ def _train_soup(config: Config, *, verbose: bool, callbacks: list[Any] | None) -
             "data": [r.__dict__ for r in reports],
         }
         log(f"[soup] weights of {n} models averaged")
-        _calibrate_evaluate_save(classifier, splits, config, metrics, log)
+        histories = [
+            {"data_seed": m["data_seed"], "log_history": (read_json(path / RECORD_FILE) or {}).get("log_history")}
+            for m, path in zip(member_metrics, members)
+        ]
+        record = provenance(config, reports=reports, train_seconds=seconds, members=histories)
+        _calibrate_evaluate_save(classifier, splits, config, metrics, log, record=record)
         for member in members:
             shutil.rmtree(member, ignore_errors=True)
         log(f"[save] checkpoint written to {output_dir} ({seconds:.0f} s of training)")
