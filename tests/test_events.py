@@ -89,6 +89,7 @@ def multi_label_checkpoint(tiny_base: Path, tmp_path_factory: pytest.TempPathFac
         {
             "model.base_model": str(tiny_base),
             "model.problem_type": "multi_label",
+            "training.label_smoothing": 0.0,
             "model.max_length": 64,
             "data.train_file": str(write_jsonl(tmp / "train.jsonl", rows)),
             "data.dev_file": str(write_jsonl(tmp / "dev.jsonl", rows[::2])),
