@@ -263,3 +263,10 @@ def test_model_card_command(trained_tiny: Path, tmp_path: Path, capsys: pytest.C
         warnings.simplefilter("error")
         assert card_main([str(ckpt)]) == 0  # re-render only
     assert "| news_dev.jsonl | lexicon |" in (ckpt / "README.md").read_text()
+
+
+def test_card_of_a_format_0_checkpoint(tmp_path: Path):
+    """scripts/model_card.py also runs on checkpoints written before format 1 (labels and calibration from their files)."""
+    card = render_card(_copy(V0, tmp_path / "v0"))
+    assert "| `airstrike` | An attack delivered from aircraft or drones." in card
+    assert "logits are divided by 1.700" in card and "Checkpoint format 0" in card
