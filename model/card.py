@@ -26,6 +26,7 @@ import yaml
 
 from model.checkpoint import (
     BLOCK_KEY,
+    CALIBRATION_FILE,
     CONFIG_FILE,
     EVALUATIONS_FILE,
     METRICS_FILE,
@@ -58,7 +59,7 @@ _KNOWN_FAILURES = [
     "Military posts set up, deployments and surrenders called territorial gains; gains told over several sentences "
     "missed (the model sees one sentence at a time).",
     "Confident mistakes: many errors on real news come with probability 0.9 or more; read the probability as a ranking "
-    "signal and check the calibration error below.",
+    "signal and check the calibration errors above.",
 ]
 
 
@@ -74,9 +75,10 @@ def render_card(root: str | Path) -> str:
     """The model card of the checkpoint directory ``root``, from its files (missing ones leave their section short)."""
     root = Path(root)
     hf = read_json(root / "config.json") or {}
+    config = _read_yaml(root / CONFIG_FILE)
     info = {
-        "block": hf.get(BLOCK_KEY) or {},
-        "config": _read_yaml(root / CONFIG_FILE),
+        "block": hf.get(BLOCK_KEY) or _format_0_block(root, config),
+        "config": config,
         "record": read_json(root / RECORD_FILE) or {},
         "metrics": read_json(root / METRICS_FILE) or {},
         "evaluations": read_json(root / EVALUATIONS_FILE) or {},
@@ -84,6 +86,14 @@ def render_card(root: str | Path) -> str:
     sections = [_header, _summary, _uses, _labels, _training_data, _corpus_results, _real_news, _calibration,
                 _failures, _reproduce]
     return "\n".join(line for section in sections for line in [*section(info), ""]).rstrip() + "\n"
+
+
+def _format_0_block(root: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """What the block would hold, from a format-0 checkpoint's ``training_config.yaml`` and ``calibration.json``."""
+    model = config.get("model") or {}
+    keys = ("labels", "none_label", "problem_type", "max_length")
+    return {"format_version": 0, **{k: model[k] for k in keys if k in model},
+            "calibration": read_json(root / CALIBRATION_FILE) or {}}
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -118,14 +128,14 @@ def _header(info: dict[str, Any]) -> list[str]:
 def _summary(info: dict[str, Any]) -> list[str]:
     block, record = info["block"], info["record"]
     labels = ", ".join(f"`{x}`" for x in block.get("labels", []))
-    package = (record.get("package") or {}).get("version") or "unknown"
+    package = (record.get("package") or {}).get("version")
     return [
         "# Conflict-event sentence classifier",
         "",
         f"Labels English news sentences as one of {labels}. Fine-tuned from `{_base_model(info) or 'unknown'}`; "
         f"{block.get('problem_type', 'single_label').replace('_', '-')}, at most {block.get('max_length', '?')} "
-        f"tokens per sentence. Checkpoint format {block.get('format_version', 0)}, written by "
-        f"conflict-event-classifier {package}.",
+        f"tokens per sentence. Checkpoint format {block.get('format_version', 0)}"
+        + (f", written by conflict-event-classifier {package}." if package else "."),
         "",
         "```python",
         "from model import EventClassifier",
@@ -170,7 +180,7 @@ def _labels(info: dict[str, Any]) -> list[str]:
 
 
 def _training_data(info: dict[str, Any]) -> list[str]:
-    data = (info["record"].get("data") or {})
+    data = info["record"].get("data") or _data_from_metrics(info)
     train_file = str(((info["config"].get("data") or {}).get("train_file")) or "")
     lines = ["## Training data", ""]
     if Path(train_file).parent.name == "seeds":
@@ -194,6 +204,15 @@ def _training_data(info: dict[str, Any]) -> list[str]:
                      + " | ".join(_count(counts.get(x, 0)) for x in labels)
                      + f" | `{str(entry.get('sha256') or '?')[:12]}` |")
     return lines
+
+
+def _data_from_metrics(info: dict[str, Any]) -> dict[str, Any]:
+    """Row and label counts from ``metrics.json``'s data reports (train, then dev and test), for checkpoints without
+    a training record."""
+    data = info["config"].get("data") or {}
+    names = ["train"] + (["dev"] if data.get("dev_file") else []) + (["test"] if data.get("test_file") else [])
+    reports = [r for r in info["metrics"].get("data") or [] if isinstance(r, dict)]
+    return {name: {**report, "sha256": None} for name, report in zip(names, reports)}
 
 
 def _count(value: Any) -> str:
@@ -298,7 +317,7 @@ def _reproduce(info: dict[str, Any]) -> list[str]:
         f"- package version: {(record.get('package') or {}).get('version') or 'unknown'}; commit: "
         f"{commit or 'unknown'}{' (with uncommitted changes)' if git.get('dirty') else ''}",
         f"- base model `{base.get('name', _base_model(info))}`, weights sha256 `{base.get('weights_sha256') or '?'}`",
-        f"- seed {record.get('seed', '?')}, data order seed {record.get('data_seed') or 'the seed'}; "
+        f"- seed {record.get('seed', (info['config'].get('training') or {}).get('seed', '?'))}, data order seed {record.get('data_seed') or 'the seed'}; "
         f"training time {record.get('train_seconds', '?')} s",
         f"- loss and evaluation history: `{RECORD_FILE}` (`log_history`, {len(record.get('log_history') or [])} "
         "entries); training data hashes and counts: the table above",

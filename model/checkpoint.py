@@ -217,7 +217,7 @@ def _read_v1(root: Path, block: dict[str, Any], labels: list[str], where: str) -
         raise CheckpointError(f"{where}.inference must be a mapping, got {type(inference).__name__}")
     unknown = sorted(set(inference) - _known_keys()["inference"])
     if unknown:
-        _warn_unknown(f"{where}.inference", [f"inference.{k}" for k in unknown])
+        _warn_unknown(f"{where}.inference", [f"inference.{k}" for k in unknown], stacklevel=5)
     defaults = Config().to_dict()["inference"]
     settings.update({f"inference.{k}": inference.get(k, v) for k, v in defaults.items()})
     try:
@@ -258,11 +258,12 @@ def _known_keys() -> dict[str, set[str]]:
     return {name: {f.name for f in fields(cls)} for name, cls in sections.items()}
 
 
-def _warn_unknown(where: str, keys: list[str]) -> None:
+def _warn_unknown(where: str, keys: list[str], *, stacklevel: int) -> None:
+    """Warn (at the caller of ``EventClassifier.from_pretrained``) that ``keys`` were ignored."""
     warnings.warn(
         f"{where}: ignored keys this version of the package does not know: {', '.join(keys)} (written by another "
         "version; renamed or removed settings); the checkpoint loads without them",
-        stacklevel=5,
+        stacklevel=stacklevel,
     )
 
 
@@ -276,12 +277,12 @@ def _read_record(path: Path, *, strict_sections: tuple[str, ...]) -> Config:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         if strict_sections:
             raise CheckpointError(f"{path}: unreadable ({exc})") from None
-        warnings.warn(f"{path}: unreadable training record ({exc}); loading without it", stacklevel=4)
+        warnings.warn(f"{path}: unreadable training record ({exc}); loading without it", stacklevel=5)
         return Config()
     if not isinstance(data, dict):
         if strict_sections:
             raise CheckpointError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
-        warnings.warn(f"{path}: not a mapping of sections; loading without it", stacklevel=4)
+        warnings.warn(f"{path}: not a mapping of sections; loading without it", stacklevel=5)
         return Config()
     known = _known_keys()
     unknown = [s for s in data if s not in known]
@@ -290,7 +291,7 @@ def _read_record(path: Path, *, strict_sections: tuple[str, ...]) -> Config:
         if k not in known[s]
     ]
     if unknown:
-        _warn_unknown(str(path), unknown)
+        _warn_unknown(str(path), unknown, stacklevel=6)
     sections = {s: {k: v for k, v in values.items() if k in known[s]} for s, values in data.items()
                 if s in known and isinstance(values, dict)}
     config = Config()
@@ -309,7 +310,7 @@ def _read_record(path: Path, *, strict_sections: tuple[str, ...]) -> Config:
             try:
                 config = config.update({f"{section}.{key}": value}, source=str(path))
             except ConfigError as exc:
-                warnings.warn(f"{_error(str(path), exc)}; loading ignores this setting", stacklevel=4)
+                warnings.warn(f"{_error(str(path), exc)}; loading ignores this setting", stacklevel=5)
     return config
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
+from model.card import write_card
 from model.checkpoint import (
     CONFIG_FILE,
     METRICS_FILE,
@@ -35,7 +36,6 @@ from model.checkpoint import (
     read_settings,
     write_inference_block,
 )
-from model.card import write_card
 from model.config import Config, ConfigError
 from model.offline import enable_offline_mode, resolve_model_path
 
