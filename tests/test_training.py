@@ -12,8 +12,8 @@ from sklearn.metrics import f1_score
 
 from model import EventClassifier
 from model.cli import main as predict_main
-from training.cli import evaluate_main, train_main
 from training.calibration import choose_thresholds
+from training.cli import evaluate_main, train_main
 from training.evaluation import binary_f1, bootstrap_macro_f1, compute_metrics, evaluate_classifier, set_metrics
 from training.trainer import train
 
