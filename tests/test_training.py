@@ -121,7 +121,12 @@ class _PowerCut(Exception):
     pass
 
 
-def test_interrupted_run_resumes_to_the_same_result(tiny_config, tmp_path: Path):
+_RESUME_TEXTS = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
+
+
+def _straight_then_cut(cfg, tmp_path: Path):
+    """Train ``cfg`` straight through, then the same run into ``tmp_path/b`` killed after step 5. Returns the
+    straight result, its probabilities on ``_RESUME_TEXTS`` and the config of the cut run (to resume)."""
     from transformers import TrainerCallback
 
     class CutAtStep(TrainerCallback):
@@ -129,18 +134,24 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_config, tmp_path: Path)
             if state.global_step == 5:
                 raise _PowerCut("killed after step 5")
 
-    cfg = tiny_config.update(
-        {"training.max_steps": 6, "training.save_steps": 2, "training.output_dir": str(tmp_path / "a")}
-    )
-    texts = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         straight = train(cfg, verbose=False)
-        expected = EventClassifier.from_pretrained(straight.checkpoint).predict_proba(texts)
-
+        expected = EventClassifier.from_pretrained(straight.checkpoint).predict_proba(_RESUME_TEXTS)
         cut = cfg.update({"training.output_dir": str(tmp_path / "b")})
         with pytest.raises(_PowerCut):
             train(cut, verbose=False, callbacks=[CutAtStep()])
+    return straight, expected, cut
+
+
+def test_interrupted_run_resumes_to_the_same_result(tiny_config, tmp_path: Path):
+    cfg = tiny_config.update(
+        {"training.max_steps": 6, "training.save_steps": 2, "training.output_dir": str(tmp_path / "a")}
+    )
+    texts = _RESUME_TEXTS
+    straight, expected, cut = _straight_then_cut(cfg, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         assert not (tmp_path / "b").exists()  # no half-made checkpoint
         assert (tmp_path / ".b.trainer" / "checkpoint-4").is_dir()
         resumed = train(cut.update({"training.resume": True}), verbose=False)
@@ -222,13 +233,6 @@ def test_resume_is_exact_with_length_grouped_batches(tiny_config, tmp_path: Path
     """The default sampler (group_by_length) must shuffle the resumed epoch exactly as the uninterrupted run did.
 
     No per-step evaluation here: with it the best (early) checkpoint is kept and would hide a divergence."""
-    from transformers import TrainerCallback
-
-    class CutAtStep(TrainerCallback):
-        def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step == 5:
-                raise _PowerCut("killed after step 5")
-
     cfg = tiny_config.update(
         {
             "training.max_steps": 6,
@@ -239,16 +243,11 @@ def test_resume_is_exact_with_length_grouped_batches(tiny_config, tmp_path: Path
             "training.output_dir": str(tmp_path / "a"),
         }
     )
-    texts = ["Jets struck the town.", "Crowds marched.", "The envoy arrived in Rome."]
+    _, expected, cut = _straight_then_cut(cfg, tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        straight = train(cfg, verbose=False)
-        expected = EventClassifier.from_pretrained(straight.checkpoint).predict_proba(texts)
-        cut = cfg.update({"training.output_dir": str(tmp_path / "b")})
-        with pytest.raises(_PowerCut):
-            train(cut, verbose=False, callbacks=[CutAtStep()])
         resumed = train(cut.update({"training.resume": True}), verbose=False)
-    got = EventClassifier.from_pretrained(resumed.checkpoint).predict_proba(texts)
+    got = EventClassifier.from_pretrained(resumed.checkpoint).predict_proba(_RESUME_TEXTS)
     np.testing.assert_allclose(got, expected, atol=1e-6)  # measured without the fix: 4e-3 apart
 
 

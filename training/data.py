@@ -123,9 +123,14 @@ def _check_json_lines(path: Path, text: str) -> list[int]:
         if not line.strip():
             continue
         problem = parse_line(line, number).problem
-        if problem is not None:
+        if problem is not None and problem.column is not None:  # JSON syntax
             raise DataError(
-                f"{path}: could not be parsed as JSONL: {problem.located()}; "
+                f"{path}: could not be parsed as JSONL: {problem.place()}: {problem.detail}; "
+                "each line must be one JSON object"
+            )
+        if problem is not None:  # JSON, but not an object
+            raise DataError(
+                f"{path}: could not be parsed as JSONL: {problem.place()} is {problem.reason}; "
                 'each line must be one JSON object such as {"text": ..., "label": ...}'
             )
         numbers.append(number)
