@@ -4,7 +4,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from model._lazy import lazy_exports
+
+def _require_own_model_package() -> None:
+    """Stop at import with a clear message if the ``model`` package found on ``sys.path`` is not this project's
+    (``training`` depends on it; a ``model.py`` or ``model/`` of another project would shadow it)."""
+    import model
+
+    try:
+        from model.resources import PROJECT as marker
+    except ImportError:
+        marker = None
+    if marker != "conflict-event-classifier":
+        where = getattr(model, "__file__", None) or list(getattr(model, "__path__", []))
+        raise ImportError(
+            f"the 'model' package imported from {where} is not conflict-event-classifier's: another 'model' on "
+            "sys.path shadows it (check the working directory and PYTHONPATH)"
+        )
+
+
+_require_own_model_package()
+
+from model._lazy import lazy_exports  # noqa: E402  (after the check, which names a shadowing 'model')
 
 # Imported on first use, so the corpus tools (``training.corpus``) do not load PyTorch.
 _EXPORTS = {

@@ -18,26 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["average_main", "demo_main", "evaluate_main", "train_main"]
 
 
-def _require_own_model_package() -> None:
-    """Stop at import with a clear message if the ``model`` package found on ``sys.path`` is not this project's
-    (``training`` depends on it; a ``model.py`` or ``model/`` of another project would shadow it)."""
-    import model
-
-    try:
-        from model.resources import PROJECT as marker
-    except ImportError:
-        marker = None
-    if marker != "conflict-event-classifier":
-        where = getattr(model, "__file__", None) or list(getattr(model, "__path__", []))
-        raise ImportError(
-            f"the 'model' package imported from {where} is not conflict-event-classifier's: another 'model' on "
-            "sys.path shadows it (check the working directory and PYTHONPATH)"
-        )
-
-
-_require_own_model_package()
-
-from model.cli import add_version_option  # noqa: E402  (after the check, which names a shadowing 'model')
+from model.cli import add_version_option  # noqa: E402  (training/__init__ first checks that 'model' is ours)
 
 _OVERRIDE_HELP = "config overrides as section.key=value, e.g. training.epochs=5 data.train_file=my.csv"
 _CONFIG_HELP = (
