@@ -569,11 +569,18 @@ def extract_main(argv: Sequence[str] | None = None) -> int:
 
 def predict_many_main(argv: Sequence[str] | None = None) -> int:
     """``cec-predict-many SOURCE OUTPUT``: classify a folder of JSONL/CSV/Parquet rows or .txt articles on Ray
-    Data and write Parquet (needs the ``ray`` extra: ``pip install conflict-event-classifier[ray]``)."""
+    Data and write Parquet, JSON Lines or CSV files (needs the ``ray`` extra: ``pip install
+    conflict-event-classifier[ray]``)."""
     parser = argparse.ArgumentParser(prog="cec-predict-many", description=predict_many_main.__doc__)
     parser.add_argument("source", help="a file or a folder of .jsonl/.csv/.parquet files, or of .txt articles")
-    parser.add_argument("output", help="a new (or empty) folder for the Parquet output")
+    parser.add_argument("output", help="a new (or empty) folder for the output files")
     add_common_options(parser, formats=None)
+    parser.add_argument(
+        "--format",
+        choices=("parquet", "jsonl", "csv"),
+        default="parquet",
+        help="format of the output files, with the columns of cec-predict (default: parquet)",
+    )
     parser.add_argument(
         "--text-column", help="text column of tabular input (default: the checkpoint's data.text_column)"
     )
@@ -617,6 +624,7 @@ def predict_many_main(argv: Sequence[str] | None = None) -> int:
             prefix=args.prefix,
             codes=args.codes,
             progress=not args.quiet,
+            output_format=args.format,
         )
     except ConnectionError as exc:
         where = f"--address {args.address}" if args.address else "the local Ray cluster"

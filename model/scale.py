@@ -7,12 +7,14 @@ Ray is an optional extra (``pip install .[ray]``); this module imports it only i
 
 Each Ray actor loads the checkpoint once (PyTorch or ONNX backend, as its ``inference`` config says) and
 classifies whole batches; Ray restarts an actor that dies and retries its batch, so every input row appears
-exactly once in the Parquet output. A row whose text cannot be classified (missing, empty, not a string, an
+exactly once in the output (Parquet, JSON Lines or CSV: the columns of :func:`model.output.prediction_schema`
+in every format, lists joined with ``;`` in CSV). A row whose text cannot be classified (missing, empty, not a string, an
 unreadable article) gets a message in the ``error`` column and empty prediction columns; the job goes on.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 TABULAR_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+OUTPUT_FORMATS = ("parquet", "jsonl", "csv")
 ARTICLE_SUFFIXES = (".txt",)
 
 
@@ -235,9 +238,10 @@ def predict_many(
     prefix: str = "",
     codes: bool = False,
     progress: bool = True,
+    output_format: str = "parquet",
 ) -> dict[str, Any]:
     """Classify every row (or every sentence of every article) under ``source`` with Ray Data and write
-    Parquet files into the empty or new folder ``output``.
+    files of ``output_format`` (``parquet``, ``jsonl`` or ``csv``) into the empty or new folder ``output``.
 
     Tabular input (JSONL, CSV, Parquet) must have ``id_column`` and ``text_column``; the output keeps every
     input column and adds the prediction columns (named with ``prefix``; an input column of the same name is an
@@ -250,12 +254,14 @@ def predict_many(
 
     from model.classifier import EventClassifier
 
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"output format {output_format!r}: choose one of {', '.join(OUTPUT_FORMATS)}")
     checkpoint = str(Path(checkpoint).resolve())
     labels = EventClassifier.from_pretrained(checkpoint, overrides=list(overrides)).labels  # fail fast, before Ray
     kind, paths = input_files(source)
     out = Path(output)
     if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out}: is a file, not a folder; give a new folder for the Parquet output")
+        raise FileExistsError(f"{out}: is a file, not a folder; give a new folder for the output files")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: output folder is not empty; choose a new folder")
     check_input_files(kind, paths)
@@ -305,21 +311,77 @@ def predict_many(
             compute=ray.data.ActorPoolStrategy(size=n_actors),
             num_cpus=threads_per_actor,
         )
-        ds.write_parquet(str(out), max_rows_per_file=max_rows_per_file)
+        _write(ds, out, output_format, max_rows_per_file)
         seconds = time.perf_counter() - t0
     finally:
         if started_here:
             ray.shutdown()
-    table = pd.read_parquet(out, columns=[prefix + ERROR_COLUMN])
-    rows = len(table)
+    rows, errors = _count_rows(out, output_format, prefix + ERROR_COLUMN)
     return {
         "input_kind": kind,
         "files": len(paths),
+        "output_format": output_format,
         "rows": rows,
-        "errors": int(table[prefix + ERROR_COLUMN].notna().sum()),
+        "errors": errors,
         "actors": n_actors,
         "threads_per_actor": threads_per_actor,
         "seconds": round(seconds, 2),
         "rows_per_second": round(rows / seconds, 1) if seconds else float("nan"),
         "output": str(out),
     }
+
+
+# ------------------------------------------------------------------ outputs
+def _filename_provider(suffix: str) -> Any:
+    """Ray's default file names with our suffix (``.jsonl`` rather than Ray's ``.json``)."""
+    from ray.data.datasource import FilenameProvider
+
+    class Names(FilenameProvider):
+        def get_filename_for_task(self, write_uuid: str, task_index: int) -> str:
+            return f"{write_uuid}_{task_index:06}.{suffix}"
+
+        def get_filename_for_block(self, block: Any, write_uuid: str, task_index: int, block_index: int) -> str:
+            return f"{write_uuid}_{task_index:06}_{block_index:06}.{suffix}"
+
+    return Names()
+
+
+def flatten_lists(table: pa.Table) -> pa.Table:
+    """List columns (``labels``, the code columns, list-valued input columns) as ``;``-joined strings: the CSV
+    form of every writer (:mod:`model.output`)."""
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(table.schema):
+        if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
+            column = pc.binary_join(pc.cast(table[field.name], pa.list_(pa.string())), ";")
+            table = table.set_column(i, field.name, column)
+    return table
+
+
+def _write(ds: Any, out: Path, output_format: str, max_rows_per_file: int | None) -> None:
+    if output_format == "parquet":
+        ds.write_parquet(str(out), max_rows_per_file=max_rows_per_file)
+    elif output_format == "jsonl":
+        ds.write_json(str(out), filename_provider=_filename_provider("jsonl"), force_ascii=False)
+    else:
+        ds = ds.map_batches(flatten_lists, batch_format="pyarrow")
+        ds.write_csv(str(out), filename_provider=_filename_provider("csv"))
+
+
+def _count_rows(out: Path, output_format: str, error_column: str) -> tuple[int, int]:
+    """Rows written under ``out`` and how many of them carry an error (read back from the files)."""
+    if output_format == "parquet":
+        table = pd.read_parquet(out, columns=[error_column])
+        return len(table), int(table[error_column].notna().sum())
+    rows = errors = 0
+    for path in sorted(out.glob(f"*.{output_format}")):
+        if output_format == "csv":
+            column = pd.read_csv(path, usecols=[error_column], dtype=str, keep_default_na=False)[error_column]
+            rows, errors = rows + len(column), errors + int((column != "").sum())
+        else:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        rows += 1
+                        errors += json.loads(line).get(error_column) is not None
+    return rows, errors

@@ -347,8 +347,12 @@ def test_common_options_reach_ray(trained_tiny: Path, tmp_path: Path, monkeypatc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert predict_many_main([*argv, "--codes", "--min-confidence", "0.5", "--quiet"]) == 0
-    assert seen["codes"] is True and seen["progress"] is False
+    assert seen["codes"] is True and seen["progress"] is False and seen["output_format"] == "parquet"
     assert seen["overrides"] == ["inference.batch_size=8", "inference.min_confidence=0.5"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert predict_many_main([*argv, "--format", "csv", "--quiet"]) == 0
+    assert seen["output_format"] == "csv"
     capsys.readouterr()
 
 

@@ -1,6 +1,6 @@
 """The package as users get it: every ``cec-*`` command answers ``--help`` and ``--version`` without loading
 PyTorch, the default checkpoint is looked up only where the README says, a shadowing ``model`` is named, and a
-built wheel works from a fresh virtual environment outside the checkout."""
+built wheel works from a fresh virtual environment outside the checkout (the README's Python example included)."""
 
 from __future__ import annotations
 
@@ -199,3 +199,12 @@ def test_wheel_works_outside_the_checkout(tmp_path: Path, trained_tiny: Path):
     assert json.loads(out)["label"] == result["label"]
     demo = _run([bin_dir / "cec-demo"], **run).stdout  # shipped config and sample article, no training data here
     assert "[demo] using the trained model in checkpoints/default" in demo and "sentence by sentence" in demo
+
+    # The README's Python example, as written, in the fresh venv (its paths relative to the working directory).
+    (elsewhere / "seeds").mkdir()
+    shutil.copy(ROOT / "seeds" / "sample_article.txt", elsewhere / "seeds" / "sample_article.txt")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    example = re.search(r"^```python\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE).group(1)
+    assert "from model import predict" in example
+    checks = "\nassert len(clf.predict_proba(texts)) == 2 and isinstance(events, list)\nprint('EXAMPLE OK')\n"
+    assert "EXAMPLE OK" in _run([python, "-c", example + checks], **run).stdout

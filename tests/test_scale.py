@@ -260,3 +260,40 @@ def test_predict_many_cli_reports_bad_arguments_without_starting_ray(
             predict_many_main(argv)
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_ray_job_writes_jsonl_and_csv_like_cec_predict(
+    fmt: str, ray_cluster: Path, trained_tiny: Path, classifier: EventClassifier, tmp_path: Path
+):
+    from model.cli import main as predict_main
+    from model.output import prediction_schema
+    from tests.test_cli import _read
+
+    rows = _rows(60)
+    rows[5]["text"] = ""
+    src = tmp_path / "in"
+    src.mkdir()
+    with open(src / "rows.jsonl", "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
+    summary = predict_many(src, tmp_path / "out", checkpoint=trained_tiny, codes=True, output_format=fmt)
+    assert summary["rows"] == len(rows) and summary["errors"] == 1 and summary["output_format"] == fmt
+    files = sorted((tmp_path / "out").iterdir())
+    assert files and all(p.suffix == f".{fmt}" for p in files)
+    got = {r["id"]: r for p in files for r in _read(p)}
+    assert sorted(got) == [r["id"] for r in rows]  # every row exactly once
+
+    # The same columns, in the same order and with the same values, as cec-predict --input in that format.
+    reference = tmp_path / f"reference.{fmt}"
+    argv = ["--checkpoint", str(trained_tiny), "--input", str(src / "rows.jsonl"), "--id-column", "id", "--codes"]
+    assert predict_main([*argv, "-o", str(reference), "-q"]) == 0
+    expected = {r["id"]: r for r in _read(reference)}
+    schema = prediction_schema(classifier.labels, codes=True)
+    assert list(next(iter(got.values())))[-len(schema) :] == list(schema)
+    for key, row in expected.items():
+        for name in schema:
+            if schema[name] == "float" and row[name] not in (None, ""):
+                assert float(got[key][name]) == pytest.approx(float(row[name]), abs=1e-5), (key, name)
+            else:
+                assert (got[key][name] or None) == (row[name] or None), (key, name)
+    assert got["row-00005"]["error"] == "empty text"
