@@ -15,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import re
 import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SPEED_FLAGS", "cpu_info", "file_sha256", "git_commit", "run_stamp", "stamp_markdown"]
+__all__ = ["SPEED_FLAGS", "cpu_info", "file_sha256", "git_commit", "peak_rss_mb", "run_stamp", "stamp_markdown"]
 
 WEIGHTS_FILE = "model.safetensors"
 # The CPU extensions that decide inference speed (AVX-512 VNNI and AMX make int8 matrix products much faster).
@@ -78,6 +80,24 @@ def cpu_info(cpuinfo: str | None = None) -> dict[str, Any]:
         "cores": os.cpu_count(),
         "flags": None if flags is None else {flag: flag in flags for flag in SPEED_FLAGS},
     }
+
+
+def peak_rss_mb(status: str | None = None) -> float:
+    """Peak resident memory of this process in MB: ``VmHWM`` of ``/proc/self/status`` where Linux has it, else
+    ``ru_maxrss``. (On Linux ``ru_maxrss`` survives ``exec``: a subprocess started by a large parent reports the
+    parent's peak as its own, which once gave every backend of benchmark_speed.py the same figure.)"""
+    if status is None:
+        try:
+            status = Path("/proc/self/status").read_text(encoding="ascii")
+        except OSError:
+            status = ""
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.M)
+    if match:
+        return int(match.group(1)) / 1024
+    import resource
+
+    scale = 1 if sys.platform != "darwin" else 1024  # kB on Linux, bytes on macOS
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / scale
 
 
 def run_stamp(

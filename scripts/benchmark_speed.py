@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -77,6 +76,7 @@ def worker(
     """Measure one backend (runs in a subprocess). ``texts``/``eval_sets`` default to the seed corpus."""
     start = time.perf_counter()
     from model import EventClassifier
+    from model.provenance import peak_rss_mb as peak_rss_mb_now
 
     clf = EventClassifier.from_pretrained(checkpoint, overrides=overrides)
     load_seconds = time.perf_counter() - start
@@ -98,7 +98,7 @@ def worker(
         latencies.append((time.perf_counter() - t0) * 1000)
     latencies.sort()
     # Peak memory of loading and classifying, read before the accuracy check below imports the evaluation stack.
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_rss_mb = peak_rss_mb_now()
     neighbours = neighbour_dependence(clf, texts[:NEIGHBOUR_SAMPLE], alone)
     from training.evaluation import evaluate_classifier
 

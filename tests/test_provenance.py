@@ -87,3 +87,10 @@ def test_cpu_info_flags(cpuinfo: str, model: str | None, present: set[str] | Non
         stamp = {"checkpoints": [], "commit": "abc", "date": "2026-12-08T00:00:00+00:00", "cpu": info}
         line = stamp_markdown(stamp)[0]
         assert "avx2, avx512f; no avx512_vnni" in line and "amx_int8" in line and "`abc`" in line
+
+
+def test_peak_rss_is_this_process_s_own():
+    from model.provenance import peak_rss_mb
+
+    assert peak_rss_mb("Name:\tpython\nVmHWM:\t  204800 kB\nVmRSS:\t1024 kB\n") == 200.0
+    assert peak_rss_mb() > 1  # this process, read from /proc or getrusage
