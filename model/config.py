@@ -157,10 +157,12 @@ class InferenceConfig:
     backend: str = "torch"
     """``torch`` (the Hugging Face model) or ``onnx`` (ONNX Runtime on the checkpoint's ``onnx/`` export, made
     with ``cec-export-onnx``; CPU only)."""
-    onnx_file: str = "model.int8.onnx"
-    """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs (``model.onnx`` is the fp32 export,
-    ``model.int8-static.onnx`` the statically quantised one). A plain file name: model files never come from
-    outside the checkpoint."""
+    onnx_file: str = "model.onnx"
+    """Which file in ``<checkpoint>/onnx/`` the ONNX backend runs: ``model.onnx``, the fp32 export (the default:
+    the same labels as PyTorch, 2.0x eager PyTorch on an AVX2 CPU), ``model.int8.onnx`` (dynamic int8, much faster
+    on CPUs with AVX-512 VNNI, but 0.025 macro-F1 lower than fp32 on ``voa_dev.jsonl`` with the default model) or
+    ``model.int8-static.onnx`` (static int8). See benchmarks/speed.md. A plain file name: model files never come
+    from outside the checkpoint."""
     onnx_dynamic_batches: bool = False
     """Run a dynamically quantised ONNX model on whole padded batches. Faster, but its activation scales are then
     computed over the whole batch, so a sentence's scores depend on the other sentences in the call. Off by

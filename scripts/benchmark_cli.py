@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -31,7 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout: data, benchmarks and docs are read from it
 
-BACKENDS = {"torch fp32": ["inference.backend=torch"], "onnxruntime int8": ["inference.backend=onnx"]}
+BACKENDS = {
+    "torch fp32": ["inference.backend=torch"],
+    "onnxruntime fp32": ["inference.backend=onnx"],  # the default ONNX file
+    "onnxruntime int8": ["inference.backend=onnx", "inference.onnx_file=model.int8.onnx"],
+}
 
 _CHILD = """
 import resource, subprocess, sys, time
@@ -185,7 +190,7 @@ def _write_parity(args: argparse.Namespace, stamp: dict, rows: list[dict]) -> No
         *stamp_markdown(stamp),
         "",
         f"`python scripts/benchmark_cli.py --parity-out {args.parity_out}`: each real-news set of "
-        f"`{Path(args.shared).name}/` classified by `cec-predict --input SET --text-column text` (a subprocess, "
+        f"`{os.path.relpath(args.shared, ROOT)}/` classified by `cec-predict --input SET --text-column text` (a subprocess, "
         "as a user runs it) and by `EventClassifier.from_pretrained(checkpoint, overrides=...).predict(texts)` "
         "with the same overrides.",
         "",

@@ -86,7 +86,7 @@ def test_int8_onnx_agrees_with_torch_on_labels(real_checkpoint: Path):
     assert [p.label for p in fp32.predict(fixed)] == [p.label for p in torch_preds]
     # int8 rounding may flip a near-tie of this briefly trained model: every sentence whose top two labels are at
     # least 0.2 apart must keep its label.
-    int8 = EventClassifier.from_pretrained(real_checkpoint, overrides=["inference.backend=onnx"])
+    int8 = EventClassifier.from_pretrained(real_checkpoint, overrides=["inference.backend=onnx", "inference.onnx_file=model.int8.onnx"])
     clear = [i for i, p in enumerate(torch_preds) if p.score - sorted(p.probabilities.values())[-2] >= 0.2]
     assert len(clear) >= len(fixed) // 2
     fast = int8.predict(fixed)

@@ -51,7 +51,7 @@ def _in_other_company(clf: EventClassifier) -> list[np.ndarray]:
 
 
 def test_int8_answer_for_a_sentence_does_not_depend_on_its_neighbours(exported: Path):
-    clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx"])  # the default int8 file
+    clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx", "inference.onnx_file=model.int8.onnx"])
     alone, *others = _in_other_company(clf)
     for other in others:
         np.testing.assert_array_equal(other, alone)  # each sentence runs alone: bit for bit the same
@@ -70,7 +70,7 @@ def test_int8_answer_for_a_sentence_does_not_depend_on_its_neighbours(exported: 
 def test_batched_dynamic_int8_is_the_documented_exception(exported: Path):
     """With inference.onnx_dynamic_batches=true the old behaviour returns: scales shared by the whole batch."""
     clf = EventClassifier.from_pretrained(
-        exported, overrides=["inference.backend=onnx", "inference.onnx_dynamic_batches=true"]
+        exported, overrides=["inference.backend=onnx", "inference.onnx_file=model.int8.onnx", "inference.onnx_dynamic_batches=true"]
     )
     assert not clf._onnx.per_row
     alone, *others = _in_other_company(clf)
@@ -103,7 +103,7 @@ def test_fp32_onnx_matches_torch(exported: Path):
 
 
 def test_int8_backend_runs_the_same_predict(exported: Path):
-    clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx"])
+    clf = EventClassifier.from_pretrained(exported, overrides=["inference.backend=onnx", "inference.onnx_file=model.int8.onnx"])
     preds = clf.predict(SENTENCES)
     assert len(preds) == len(SENTENCES)
     assert all(abs(sum(p.probabilities.values()) - 1) < 1e-5 for p in preds)
