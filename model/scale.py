@@ -8,8 +8,9 @@ Ray is an optional extra (``pip install .[ray]``); this module imports it only i
 Each Ray actor loads the checkpoint once (PyTorch or ONNX backend, as its ``inference`` config says) and
 classifies whole batches; Ray restarts an actor that dies and retries its batch, so every input row appears
 exactly once in the output (Parquet, JSON Lines or CSV: the columns of :func:`model.output.prediction_schema`
-in every format, lists joined with ``;`` in CSV). A row whose text cannot be classified (missing, empty, not a string, an
-unreadable article) gets a message in the ``error`` column and empty prediction columns; the job goes on.
+in every format, lists joined with ``;`` in CSV). A row whose text cannot be classified (missing, empty, not a
+string, an unreadable article) gets a message in the ``error`` column and empty prediction columns; the job goes
+on.
 """
 
 from __future__ import annotations

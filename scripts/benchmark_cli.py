@@ -85,7 +85,7 @@ def _parity(checkpoint: str, shared: Path, tmp: Path, backends: dict[str, list[s
     for path in sorted(shared.glob("*.jsonl")):
         texts = [r["text"] for r in read_jsonl(path)]
         for name, overrides in backends.items():
-            out = tmp / f"{path.stem}.{name.split()[0]}.jsonl"
+            out = tmp / f"{path.stem}.{name.replace(' ', '_')}.jsonl"
             cmd = [sys.executable, str(ROOT / "scripts" / "predict.py"), "--checkpoint", checkpoint, "--input"]
             cmd += [str(path), "--text-column", "text", "-o", str(out), "--quiet", *overrides]
             proc = subprocess.run(cmd, capture_output=True, text=True)
