@@ -32,6 +32,7 @@ __all__ = [
     "CODE_COLUMNS",
     "ERROR_COLUMN",
     "FORMATS",
+    "LIST_SEPARATOR",
     "RowWriter",
     "arrow_types",
     "article_row",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 ERROR_COLUMN = "error"
+LIST_SEPARATOR = ";"  # how CSV writes list columns (labels, codes), in every writer
 CODE_COLUMNS = ("acled", "cameo", "plover")
 # The columns that place a sentence in its article, in output order (before the prediction columns).
 ARTICLE_COLUMNS = {"document": "string", "sentence_index": "int", "start": "int", "end": "int", "sentence": "string"}
@@ -199,7 +201,7 @@ def _csv_value(value: Any, kind: str) -> Any:
     if value is None:
         return ""
     if kind == "strings":
-        return ";".join(map(str, value))
+        return LIST_SEPARATOR.join(map(str, value))
     if kind == "float":
         return round(value, 6)
     return value

@@ -26,7 +26,15 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from model.output import ARTICLE_COLUMNS, ERROR_COLUMN, arrow_types, article_row, prediction_columns, prediction_schema
+from model.output import (
+    ARTICLE_COLUMNS,
+    ERROR_COLUMN,
+    LIST_SEPARATOR,
+    arrow_types,
+    article_row,
+    prediction_columns,
+    prediction_schema,
+)
 
 __all__ = [
     "BatchPredictor",
@@ -354,7 +362,7 @@ def flatten_lists(table: pa.Table) -> pa.Table:
 
     for i, field in enumerate(table.schema):
         if pa.types.is_list(field.type) or pa.types.is_large_list(field.type):
-            column = pc.binary_join(pc.cast(table[field.name], pa.list_(pa.string())), ";")
+            column = pc.binary_join(pc.cast(table[field.name], pa.list_(pa.string())), LIST_SEPARATOR)
             table = table.set_column(i, field.name, column)
     return table
 
